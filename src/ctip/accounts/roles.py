@@ -1,0 +1,90 @@
+"""Roles are named sets of permission codes; a user holds a role in one or more areas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+# Permission codes (what a role lets its holder do, inside the areas it is held in).
+VIEW_AREAS = "areas.view"
+MANAGE_AREAS = "areas.manage"
+VIEW_PERSONS = "persons.view"
+CHANGE_PERSONS = "persons.change"
+EXPORT_PERSONS = "persons.export"
+VIEW_AGGREGATES = "aggregates.view"
+MANAGE_USERS = "users.manage"
+VIEW_AUDIT = "audit.view"
+
+PERMISSIONS: dict[str, Promise] = {
+    VIEW_AREAS: _("Browse administrative areas"),
+    MANAGE_AREAS: _("Add villages and hamlets"),
+    VIEW_PERSONS: _("See households and persons"),
+    CHANGE_PERSONS: _("Register and edit households and persons"),
+    EXPORT_PERSONS: _("Export person-level lists"),
+    VIEW_AGGREGATES: _("See aggregate figures"),
+    MANAGE_USERS: _("Manage users, roles and areas"),
+    VIEW_AUDIT: _("Read the audit trail"),
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    slug: str
+    name: Promise
+    description: Promise
+    permissions: frozenset[str]
+
+
+ROLES: dict[str, Role] = {
+    r.slug: r
+    for r in [
+        Role(
+            "administrator",
+            _("Administrator"),
+            _("Users, roles, geography and data protection."),
+            frozenset(PERMISSIONS),
+        ),
+        Role(
+            "programme_manager",
+            _("Programme manager"),
+            _("Runs the programme; sees and edits records in their areas."),
+            frozenset(
+                {VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}
+            ),
+        ),
+        Role(
+            "me_officer",
+            _("M&E officer"),
+            _("Monitoring and evaluation: reads records and figures, exports for analysis."),
+            frozenset({VIEW_AREAS, VIEW_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
+        ),
+        Role(
+            "provincial_officer",
+            _("Provincial officer"),
+            _("Provincial committee: follows the province's households, persons and figures."),
+            frozenset(
+                {VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}
+            ),
+        ),
+        Role(
+            "facilitator",
+            _("Community facilitator"),
+            _("Registers and follows households in their commune or village."),
+            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, VIEW_AGGREGATES}),
+        ),
+        Role(
+            "donor",
+            _("Donor"),
+            _("Read-only aggregate figures; never person-level data."),
+            frozenset({VIEW_AREAS, VIEW_AGGREGATES}),
+        ),
+    ]
+}
+
+ROLE_CHOICES = [(slug, role.name) for slug, role in ROLES.items()]
+
+
+def roles_with(permission: str) -> list[str]:
+    return [slug for slug, role in ROLES.items() if permission in role.permissions]

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ctip.accounts import access
+from ctip.accounts.roles import MANAGE_USERS, VIEW_AREAS, VIEW_AUDIT, VIEW_PERSONS
+
+# (url name, label, permission needed or None)
+NAV = [
+    ("core:home", _("Home"), None),
+    ("registry:household-list", _("Households"), VIEW_PERSONS),
+    ("registry:person-list", _("Persons"), VIEW_PERSONS),
+    ("geography:browse", _("Areas"), VIEW_AREAS),
+    ("accounts:user-list", _("Users"), MANAGE_USERS),
+    ("core:audit-list", _("Audit trail"), VIEW_AUDIT),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if not access.is_active_user(user):
+        return {"nav_items": []}
+    items = []
+    for name, label, permission in NAV:
+        if permission and not access.has_permission(user, permission):
+            continue
+        url = reverse(name)
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"url": url, "label": label, "active": active})
+    return {"nav_items": items}
