@@ -50,9 +50,7 @@ ROLES: dict[str, Role] = {
             "programme_manager",
             _("Programme manager"),
             _("Runs the programme; sees and edits records in their areas."),
-            frozenset(
-                {VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}
-            ),
+            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
         ),
         Role(
             "me_officer",
@@ -64,9 +62,7 @@ ROLES: dict[str, Role] = {
             "provincial_officer",
             _("Provincial officer"),
             _("Provincial committee: follows the province's households, persons and figures."),
-            frozenset(
-                {VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}
-            ),
+            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
         ),
         Role(
             "facilitator",

@@ -6,6 +6,7 @@ only if the change it describes was committed.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -36,7 +37,7 @@ def _digest(prev_hash: str, fields: Mapping[str, Any]) -> str:
 
 
 def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
-    occurred = event.occurred_at.astimezone(timezone.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    occurred = event.occurred_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return {
         "occurred_at": occurred,
         "actor_id": event.actor_id,
@@ -95,6 +96,10 @@ def record(
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:200]
     user = actor if getattr(actor, "is_authenticated", False) else None
+    if user is not None:
+        name = user.username
+    else:
+        name = getattr(actor, "username", None) or (str(actor) if actor else "system")
     with transaction.atomic():
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
@@ -102,7 +107,7 @@ def record(
         event = AuditEvent(
             occurred_at=timezone.now(),
             actor=user,
-            actor_username=getattr(user, "username", "") if user else str(actor or "system"),
+            actor_username=name,
             action=action,
             object_type=object_type,
             object_id=str(object_id),
@@ -138,7 +143,9 @@ def verify(*, batch_size: int = 5000) -> VerifyResult:
             break
         for event in batch:
             if event.prev_hash != prev:
-                return VerifyResult(False, checked, event.id, "link to the previous event is broken")
+                return VerifyResult(
+                    False, checked, event.id, "link to the previous event is broken"
+                )
             if _digest(prev, _hashed_fields(event)) != event.hash:
                 return VerifyResult(False, checked, event.id, "content does not match its hash")
             prev = event.hash

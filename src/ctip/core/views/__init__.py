@@ -5,7 +5,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -28,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
         if access.has_permission(request.user, VIEW_AGGREGATES)
         else None
     )
-    assignments = RoleAssignment.objects.filter(user_id=request.user.pk).select_related("area")
+    assignments = RoleAssignment.objects.filter(user_id=request.user.pk or 0).select_related("area")
     sex_rows = band_rows = None
     if counts:
         sex_rows = [(label, counts["by_sex"].get(value, 0)) for value, label in Sex.choices]
@@ -133,5 +132,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
         _("Something went wrong"),
         _("The error was recorded. Nothing you entered was half saved: please try again."),
     )
-
-
