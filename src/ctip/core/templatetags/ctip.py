@@ -1,0 +1,48 @@
+"""Labels for codes shown on pages, in the reader's language."""
+
+from __future__ import annotations
+
+from django import template
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "delete": _("deleted"),
+    "read": _("viewed"),
+    "export": _("exported"),
+    "login": _("signed in"),
+    "role.assign": _("role given"),
+    "role.revoke": _("role removed"),
+    "password.set": _("password set"),
+    "token.issue": _("API token issued"),
+    "2fa.enable": _("two-step sign-in turned on"),
+    "2fa.verify": _("two-step sign-in confirmed"),
+    "2fa.reset": _("two-step sign-in removed"),
+    "geography.load": _("geography loaded"),
+    "demo.generate": _("demo data generated"),
+}
+
+CHANNEL_LABELS = {"web": _("web"), "api": _("API"), "cli": _("command line")}
+
+
+@register.filter
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+@register.filter
+def channel_label(channel: str) -> str:
+    return str(CHANNEL_LABELS.get(channel, channel))
+
+
+@register.filter
+def object_type_label(object_type: str) -> str:
+    app_label, _sep, model_name = (object_type or "").partition(".")
+    try:
+        return str(apps.get_model(app_label, model_name)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
