@@ -73,6 +73,9 @@ class Area(models.Model):
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
     source = models.CharField(_("source"), max_length=60)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # The published list gives this code to more than one unit (a source error); the
+    # code alone cannot identify the unit, so it is exempt from the per-parent uniqueness.
+    code_shared = models.BooleanField(_("code shared in source"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -86,12 +89,16 @@ class Area(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["parent", "code"],
-                condition=Q(valid_from__isnull=True) & Q(parent__isnull=False),
+                condition=Q(valid_from__isnull=True)
+                & Q(parent__isnull=False)
+                & Q(code_shared=False),
                 name="area_unique_code_under_parent",
             ),
             models.UniqueConstraint(
                 fields=["parent", "code", "valid_from"],
-                condition=Q(valid_from__isnull=False) & Q(parent__isnull=False),
+                condition=Q(valid_from__isnull=False)
+                & Q(parent__isnull=False)
+                & Q(code_shared=False),
                 name="area_unique_code_under_parent_from",
             ),
             models.UniqueConstraint(
