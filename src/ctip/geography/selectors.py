@@ -92,7 +92,7 @@ def predecessors(area: Area) -> AreaQuerySet:
 
 
 def equivalents_today(area: Area) -> AreaQuerySet:
-    """Where a record made under `area` reports today: itself if still valid, else its successors."""
+    """Where a record made under `area` reports today: itself if still valid, else successors."""
     today = timezone.localdate()
     if area.is_valid_on(today):
         return Area.objects.filter(pk=area.pk)

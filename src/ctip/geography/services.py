@@ -18,11 +18,11 @@ from .models import Area, Level
 
 def set_paths(level: str, country: str | None = None) -> None:
     """Fill the materialised path of every area of `level` whose path is empty, set-based."""
-    cast = "CAST(geography_area.id AS TEXT)"
     sql = (
         "UPDATE geography_area SET path = "
         "(SELECT p.path FROM geography_area p WHERE p.id = geography_area.parent_id) "
-        f"|| {cast} || '/' WHERE level = %s AND path = '' AND parent_id IS NOT NULL"
+        "|| CAST(geography_area.id AS TEXT) || '/' "
+        "WHERE level = %s AND path = '' AND parent_id IS NOT NULL"
     )
     params: list[Any] = [level]
     if country:
@@ -81,7 +81,12 @@ def village_add(
         obj=village,
         changes=audit.diff(
             None,
-            {"code": code, "parent": commune.code, "name_en": village.name_en, local_field: name_local},
+            {
+                "code": code,
+                "parent": commune.code,
+                "name_en": village.name_en,
+                local_field: name_local,
+            },
         ),
     )
     return village
