@@ -1,6 +1,9 @@
 from django.urls import path
 
-from ctip.core.views import home
+from . import views
 
 app_name = "geography"
-urlpatterns = [path("", home, name="browse")]
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("<int:pk>/", views.detail, name="detail"),
+]

@@ -1,0 +1,3 @@
+from .areas import browse, detail
+
+__all__ = ["browse", "detail"]
