@@ -9,12 +9,14 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ctip.accounts import access
 from ctip.accounts.roles import VIEW_AGGREGATES, VIEW_PERSONS
 from ctip.core import audit
 from ctip.core.text import fold
-from ctip.geography.models import Area
+from ctip.geography.models import Area, Level
+from ctip.geography.selectors import AreaCodeError
 
 from .models import Household, Person
 
@@ -35,16 +37,57 @@ def persons_visible_to(actor: Any) -> QuerySet[Person]:
     return Person.objects.filter(household__village_id__in=_village_ids(actor, VIEW_PERSONS))
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
 def age_band_bounds(band: str, today: dt.date) -> tuple[dt.date | None, dt.date | None]:
     """Birth-date range [earliest, latest] for an age band such as '0-5', '18-24' or '25+'."""
     lo_s, _, hi_s = band.replace("+", "-").partition("-")
     lo = int(lo_s)
-    latest = today.replace(year=today.year - lo)
+    latest = _years_before(today, lo)
     earliest = None
     if hi_s:
         hi = int(hi_s)
-        earliest = today.replace(year=today.year - hi - 1) + dt.timedelta(days=1)
+        earliest = _years_before(today, hi + 1) + dt.timedelta(days=1)
     return earliest, latest
+
+
+def areas_for_code(code: str) -> list[Area]:
+    """Every area an official code names, in any period (records keep their old areas).
+
+    `KH-20` or `VN-92` restricts to one country; a bare code may name several areas.
+    Raises AreaCodeError when none has it.
+    """
+    raw = (code or "").strip()
+    qs = Area.objects.exclude(level=Level.COUNTRY)
+    if len(raw) > 3 and raw[2] == "-" and raw[:2].isalpha():
+        qs = qs.filter(country=raw[:2].upper())
+        raw = raw[3:]
+    areas = list(qs.filter(code=raw).order_by("path")) if raw else []
+    if not areas:
+        raise AreaCodeError(_("No area has the code %(code)s.") % {"code": code})
+    return areas
+
+
+def _under(prefix: str, areas: list[Area]) -> Q:
+    cond = Q()
+    for a in areas:
+        cond |= Q(**{f"{prefix}path__startswith": a.path})
+    return cond
+
+
+def household_search(actor: Any, *, q: str = "", area_code: str = "") -> QuerySet[Household]:
+    """Households the actor may see, by code and by area (the area and everything below)."""
+    qs = households_visible_to(actor)
+    if q:
+        qs = qs.filter(code__icontains=q.strip())
+    if area_code:
+        qs = qs.filter(_under("village__", areas_for_code(area_code)))
+    return qs
 
 
 def person_search(
@@ -52,18 +95,25 @@ def person_search(
     *,
     q: str = "",
     village: Area | None = None,
+    area_code: str = "",
     sex: str = "",
     age_band: str = "",
 ) -> QuerySet[Person]:
+    """Persons the actor may see, by name in any script (case, tone and diacritics ignored),
+    area (an Area or an official code; everything below it too), sex and age band."""
     qs = persons_visible_to(actor)
     if q:
         for term in fold(q).split():
             qs = qs.filter(search_text__contains=term)
     if village is not None:
         qs = qs.filter(household__village__path__startswith=village.path)
+    if area_code:
+        qs = qs.filter(_under("household__village__", areas_for_code(area_code)))
     if sex:
         qs = qs.filter(sex=sex)
     if age_band:
+        if age_band not in AGE_BANDS:
+            raise ValueError(age_band)
         earliest, latest = age_band_bounds(age_band, timezone.localdate())
         qs = qs.filter(date_of_birth__lte=latest)
         if earliest:
@@ -97,7 +147,7 @@ AGE_BANDS = ["0-5", "6-11", "12-14", "15-17", "18-24", "25+"]
 
 
 def person_counts(actor: Any) -> dict[str, Any]:
-    """Aggregate counts (no names) by sex and age band, in the areas the actor may see figures for."""
+    """Aggregate counts (no names) by sex and age band, in the areas the actor sees figures for."""
     if not access.has_permission(actor, VIEW_AGGREGATES):
         return {"total": 0, "households": 0, "by_sex": {}, "by_band": {}}
     villages = _village_ids(actor, VIEW_AGGREGATES)

@@ -44,11 +44,17 @@ def _person_snapshot(p: Person) -> dict[str, Any]:
 @transaction.atomic
 def household_create(*, actor: Any, village: Area, code: str, address: str = "") -> Household:
     if village.level != Level.VILLAGE:
-        raise ValidationError({"village": _("Choose a village, not a %(level)s.") % {
-            "level": village.get_level_display()}})
+        raise ValidationError(
+            {
+                "village": _("Choose a village, not a %(level)s.")
+                % {"level": village.get_level_display()}
+            }
+        )
     access.require_in(actor, CHANGE_PERSONS, village)
     if Household.objects.filter(code=code).exists():
-        raise ValidationError({"code": _("Household code %(code)s is already used.") % {"code": code}})
+        raise ValidationError(
+            {"code": _("Household code %(code)s is already used.") % {"code": code}}
+        )
     household = Household.objects.create(
         village=village, code=code, address=address, created_by=actor
     )
