@@ -1,6 +1,12 @@
 from django.urls import path
 
-from ctip.core.views import home
+from . import views
 
 app_name = "registry"
-urlpatterns = [path("households/", home, name="household-list"), path("persons/", home, name="person-list")]
+urlpatterns = [
+    path("households/", views.household_list, name="household-list"),
+    path("households/<int:pk>/", views.household_detail, name="household-detail"),
+    path("persons/", views.person_list, name="person-list"),
+    path("persons/export.csv", views.person_export, name="person-export"),
+    path("persons/<int:pk>/", views.person_detail, name="person-detail"),
+]
