@@ -626,8 +626,7 @@ def load(
             actor=actor or "system",
             action="geography.load",
             object_type="geography.source",
-            object_id=",".join(checksums),
-            object_repr="Geography load",
+            object_repr=("Geography load: " + ", ".join(checksums))[:200],
             changes={
                 "counts": result.counts,
                 "created": result.created,

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each figure against a baseline measured in the same run."""

@@ -1,0 +1,123 @@
+"""`python -m bench`: ctip's benchmarks, each printed as
+
+    name: value unit (baseline: value, ratio: x)
+
+against a baseline measured in the same run on the same database. They run on
+a throwaway SQLite file under var/ and, when BENCH_DATABASE_URL is set, on a
+throwaway test database created next to that one (and dropped afterwards).
+
+To add a figure, write a function taking no arguments that returns a `Figure`
+(or a list of them) and append it to `BENCHES`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    baseline: float
+    unit: str = "s"
+
+    def line(self, suffix: str = "") -> str:
+        ratio = self.value / self.baseline if self.baseline else float("inf")
+        return (
+            f"{self.name}{suffix}: {self.value:.3f} {self.unit} "
+            f"(baseline: {self.baseline:.3f} {self.unit}, ratio: {ratio:.2f})"
+        )
+
+
+def bench_geography_load() -> Figure:
+    """`ctip geography load` on an empty database vs. raw executemany of the same rows."""
+    from django.db import connection, transaction
+
+    from ctip.geography import loaders
+    from ctip.geography.models import Area, AreaSuccession, GeographySource
+
+    started = time.perf_counter()
+    loaders.load()
+    ours = time.perf_counter() - started
+
+    fields = [f for f in Area._meta.concrete_fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    rows = list(Area.objects.order_by("id").values_list(*[f.attname for f in fields]))
+    table = Area._meta.db_table
+    with transaction.atomic():
+        AreaSuccession.objects.all().delete()
+        GeographySource.objects.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table}")
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+    baseline = time.perf_counter() - started
+    return Figure("geography_load", ours, baseline)
+
+
+BENCHES: list[Callable[[], Figure | list[Figure]]] = [bench_geography_load]
+
+
+def run(suffix: str) -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    from django.db import connection
+
+    created_test_db = False
+    if connection.vendor != "sqlite":
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+        created_test_db = True
+    else:
+        call_command("migrate", verbosity=0)
+    try:
+        for bench in BENCHES:
+            result = bench()
+            for figure in result if isinstance(result, list) else [result]:
+                print(figure.line(suffix), flush=True)
+    finally:
+        if created_test_db:
+            connection.creation.destroy_test_db(
+                connection.settings_dict["NAME"], verbosity=0, keepdb=False
+            )
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    if os.environ.get("BENCH_CHILD"):
+        run(os.environ["BENCH_CHILD"].strip())
+        return
+    var = Path(os.environ.get("CTIP_VAR_DIR", ROOT / "var"))
+    var.mkdir(parents=True, exist_ok=True)
+    sqlite_file = var / f"bench-{os.getpid()}.sqlite3"
+    targets = [("", f"sqlite:///{sqlite_file}")]
+    if os.environ.get("BENCH_DATABASE_URL"):
+        targets.append((".server", os.environ["BENCH_DATABASE_URL"]))
+    failed = False
+    try:
+        # Settings read DATABASE_URL once, so each database gets its own process.
+        for suffix, url in targets:
+            env = {**os.environ, "DATABASE_URL": url, "BENCH_CHILD": suffix or " "}
+            done = subprocess.run([sys.executable, "-m", "bench"], env=env, cwd=ROOT, check=False)
+            failed = failed or done.returncode != 0
+    finally:
+        for path in var.glob(f"{sqlite_file.name}*"):
+            path.unlink()
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
