@@ -140,8 +140,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("CTIP_FROM_EMAIL", "ctip <noreply@localhost>
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: its WWW-Authenticate header makes failures a proper 401.
         "ctip.accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "ctip.core.pagination.Pagination",
