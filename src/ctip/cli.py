@@ -1,8 +1,8 @@
 """The `ctip` command: ctip's own subcommands plus every Django management command.
 
-    ctip geography load          ctip user add NAME --role R --area CODE
-    ctip demo-data --size small  ctip token NAME
-    ctip audit verify            ctip migrate / ctip runserver / ...
+ctip geography load          ctip user add NAME --role R --area CODE
+ctip demo-data --size small  ctip token NAME
+ctip audit verify            ctip migrate / ctip runserver / ...
 """
 
 from __future__ import annotations
