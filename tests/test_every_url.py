@@ -45,9 +45,9 @@ def _walk(patterns: list, prefix: str = "") -> list[str]:
 
 
 def _concrete(route: str) -> str:
-    route = route.lstrip("^").rstrip("$").replace("\\.", ".")
+    route = route.replace("^", "").replace("$", "").replace("\\.", ".")
     route = re.sub(r"\(\?P<format>[^)]*\)", "", route)
-    route = re.sub(r"<int:\w+>|\(\?P<pk>\[\^/.\]\+\)", "1", route)
+    route = re.sub(r"<int:\w+>|\(\?P<pk>[^)]*\)", "1", route)
     route = re.sub(
         r"<slug:\w+>|<str:\w+>|<\w+>|\(\?P<\w+>[^)]*\)",
         "x",

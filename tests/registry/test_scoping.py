@@ -36,9 +36,9 @@ LISTS = {k for k in ENDPOINTS if "detail" not in k and k != "csv-export"}
 DETAILS = {k for k in ENDPOINTS if "detail" in k}
 
 # What each kind of user gets from each endpoint, about the Prey Veng person.
-FORBIDDEN_API, LOGIN = 403, 302
+UNAUTHENTICATED_API, LOGIN = 401, 302
 EXPECTED: dict[str, dict[str, int]] = {
-    "anonymous": {k: (FORBIDDEN_API if k.startswith("api") else LOGIN) for k in ENDPOINTS},
+    "anonymous": {k: (UNAUTHENTICATED_API if k.startswith("api") else LOGIN) for k in ENDPOINTS},
     "donor": dict.fromkeys(ENDPOINTS, 403),
     # Lists work but hold only Svay Rieng; Prey Veng records do not exist for them.
     "facilitator": {
