@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count
-
-from ctip.geography.models import Area, Level
 from ctip.geography.selectors import resolve_area_code
-from ctip.registry.models import Household
+from ctip.registry.demo import demo_area
 
 from . import services
 from .models import User
@@ -27,24 +24,8 @@ class DemoUser:
 
 
 def facilitator_commune() -> str:
-    """The Svay Rieng commune with the most demo households (any commune if none yet)."""
-    svay_rieng = resolve_area_code("KH-20")
-    busiest = (
-        Household.objects.filter(village__path__startswith=svay_rieng.path)
-        .values("village__parent__code")
-        .annotate(n=Count("id"))
-        .order_by("-n", "village__parent__code")
-        .first()
-    )
-    if busiest:
-        return str(busiest["village__parent__code"])
-    first = (
-        Area.objects.filter(level=Level.COMMUNE, path__startswith=svay_rieng.path)
-        .order_by("code")
-        .first()
-    )
-    assert first is not None, "load the geography first"
-    return first.code
+    """A Svay Rieng commune that holds demo households."""
+    return demo_area("20").code
 
 
 def demo_users() -> list[DemoUser]:

@@ -20,10 +20,14 @@ NAV = [
 ]
 
 
+# Each language named in itself, so a reader finds their own whatever is shown.
+LANGUAGE_NAMES = [("en", "English"), ("km", "ខ្មែរ"), ("vi", "Tiếng Việt")]
+
+
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not access.is_active_user(user):
-        return {"nav_items": []}
+        return {"nav_items": [], "language_names": LANGUAGE_NAMES}
     items = []
     for name, label, permission in NAV:
         if permission and not access.has_permission(user, permission):
@@ -31,4 +35,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         url = reverse(name)
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append({"url": url, "label": label, "active": active})
-    return {"nav_items": items}
+    return {"nav_items": items, "language_names": LANGUAGE_NAMES}
