@@ -23,7 +23,12 @@ CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# Administrators and programme managers hold the keys to children's data.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# Administrators hold the keys to children's data.
 CTIP_REQUIRE_2FA_ROLES = ["administrator"]
 
 EMAIL_BACKEND = os.environ.get("CTIP_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

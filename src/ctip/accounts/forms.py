@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from ctip.core.languages import LANGUAGE_NAMES
 from ctip.geography.models import Area
 from ctip.geography.selectors import AreaCodeError, resolve_area_codes
 
@@ -43,7 +43,7 @@ class UserCreateForm(forms.Form):
         required=False,
         help_text=_("Without a password, the user gets a link by e-mail to choose one."),
     )
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_NAMES)
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
     areas = AreaCodesField(label=_("Areas"), help_text=AREA_HELP)
     password = forms.CharField(
@@ -66,7 +66,7 @@ class UserEditForm(forms.Form):
     first_name = forms.CharField(label=_("Given name"), max_length=150, required=False)
     last_name = forms.CharField(label=_("Family name"), max_length=150, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
-    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_NAMES)
 
 
 class TokenForm(forms.Form):

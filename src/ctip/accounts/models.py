@@ -1,18 +1,17 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ctip.core.languages import LANGUAGE_NAMES
+
 from .roles import ROLE_CHOICES
 
 
 class User(AbstractUser):
-    language = models.CharField(
-        _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
-    )
+    language = models.CharField(_("language"), max_length=5, choices=LANGUAGE_NAMES, default="en")
     phone = models.CharField(_("phone"), max_length=30, blank=True)
 
     class Meta:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_USERS, VIEW_AREAS, VIEW_AUDIT, VIEW_PERSONS
+from ctip.core.languages import LANGUAGE_NAMES
 
 # (url name, label, permission needed or None)
 NAV = [
@@ -18,10 +19,6 @@ NAV = [
     ("accounts:user-list", _("Users"), MANAGE_USERS),
     ("core:audit-list", _("Audit trail"), VIEW_AUDIT),
 ]
-
-
-# Each language named in itself, so a reader finds their own whatever is shown.
-LANGUAGE_NAMES = [("en", "English"), ("km", "ខ្មែរ"), ("vi", "Tiếng Việt")]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
