@@ -14,7 +14,7 @@ from ctip.geography.models import Area, Level
 from ctip.registry import services
 from ctip.registry.models import Household, Person
 
-from .geo import area, ensure_geography
+from .geo import area
 
 # The Prey Veng person: the name that must never reach someone outside Prey Veng.
 PV_FAMILY_LOCAL, PV_GIVEN_LOCAL = "យូស", "ភក្ត្រា"
@@ -55,7 +55,7 @@ def first_village_under(province: Area) -> Area:
 
 @pytest.fixture
 def geography(db: None) -> None:
-    ensure_geography()
+    """The real geography, loaded once per test database by tests/conftest.py."""
 
 
 @pytest.fixture
