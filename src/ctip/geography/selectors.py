@@ -106,3 +106,13 @@ def search_filter(term: str) -> Q:
     for part in fold(term).split():
         q &= Q(search_text__contains=part)
     return q
+
+
+def units_below(area: Area, *, day: dt.date, term: str = "") -> AreaQuerySet:
+    """The units directly below `area` valid on `day`; with a search term, every
+    unit below it (any depth) whose names match."""
+    if term:
+        units = Area.objects.within([area.path]).exclude(pk=area.pk).filter(search_filter(term))
+    else:
+        units = area.children.all()
+    return units.valid_on(day).order_by("code", "id")

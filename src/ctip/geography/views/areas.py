@@ -51,16 +51,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     root = Area.objects.filter(level=Level.COUNTRY, code=country).first()
     if root is None:
         raise Http404(_("No country has the code %(code)s.") % {"code": country})
-    if term:
-        units = (
-            Area.objects.filter(country=country)
-            .exclude(pk=root.pk)
-            .filter(selectors.search_filter(term))
-            .valid_on(day)
-            .order_by("code", "id")
-        )
-    else:
-        units = root.children.valid_on(day).order_by("code", "id")
+    units = selectors.units_below(root, day=day, term=term)
     page, query = _page(request, _with_child_counts(units, day))
     return render(
         request,
@@ -113,16 +104,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 return redirect("geography:detail", pk=area.pk)
 
-    if term:
-        units = (
-            Area.objects.within([area.path])
-            .exclude(pk=area.pk)
-            .filter(selectors.search_filter(term))
-            .valid_on(day)
-            .order_by("code", "id")
-        )
-    else:
-        units = area.children.valid_on(day).order_by("code", "id")
+    units = selectors.units_below(area, day=day, term=term)
     page, query = _page(request, _with_child_counts(units, day))
     return render(
         request,
