@@ -32,7 +32,6 @@ demo: $(STAMP) messages var
 	$(BIN)/ctip geography load
 	$(BIN)/ctip demo-data --size small --seed 1
 	$(BIN)/ctip demo-users
-	$(BIN)/ctip collectstatic --noinput -v0
 	$(BIN)/ctip runserver 127.0.0.1:8000
 
 # Debian packages the tests need (Chromium for the browser test, gettext, Khmer fonts).

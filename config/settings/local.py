@@ -9,5 +9,6 @@ import os
 from .base import *  # noqa: F403
 
 DEBUG = os.environ.get("CTIP_DEBUG", "0") == "1"
+STATIC_ROOT = None  # served from the source tree: no collectstatic
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -9,3 +9,6 @@ PASSWORD_HASHERS = [
 ]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 AXES_FAILURE_LIMIT = 5
+# Static files straight from the source tree, as in local.py: no collectstatic needed.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
