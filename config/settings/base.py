@@ -133,7 +133,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT: Path | None = VAR_DIR / "static"
 STATICFILES_DIRS = [SRC_DIR / "static"]
 
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"

@@ -280,3 +280,17 @@ def test_switching_language_is_remembered(client):
     user.refresh_from_db()
     assert user.language == "vi"
     assert 'lang="vi"' in client.get("/").content.decode()
+
+
+def test_an_administrator_sees_only_users_of_their_own_areas(client):
+    kh_admin = make_user("khadmin", "administrator", "KH")
+    vn_user = make_user("vnfac", "facilitator", "VN-80")
+    kh_user = make_user("khfac", "facilitator", "200103")
+    client.force_login(kh_admin)
+    listing = client.get("/accounts/users/").content.decode()
+    assert "khfac" in listing and "vnfac" not in listing
+    assert client.get(f"/accounts/users/{kh_user.pk}/").status_code == 200
+    assert client.get(f"/accounts/users/{vn_user.pk}/").status_code == 404
+    assert client.post(f"/accounts/users/{vn_user.pk}/deactivate/").status_code == 404
+    vn_user.refresh_from_db()
+    assert vn_user.is_active

@@ -25,7 +25,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ctip.core import audit
 
-from .. import access, services
+from .. import access, selectors, services
 from ..forms import AssignmentForm, PasswordResetForm, TokenForm, UserCreateForm, UserEditForm
 from ..models import RoleAssignment, User
 from ..roles import MANAGE_USERS, ROLE_CHOICES, ROLES
@@ -163,7 +163,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, MANAGE_USERS)
     q = request.GET.get("q", "").strip()
     role = request.GET.get("role", "")
-    users = User.objects.order_by("username")
+    users = selectors.users_visible_to(request.user).order_by("username")
     if q:
         users = users.filter(
             Q(username__icontains=q) | Q(first_name__icontains=q) | Q(last_name__icontains=q)
@@ -221,7 +221,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, MANAGE_USERS)
-    user = get_object_or_404(User, pk=pk)
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
     form = AssignmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -253,7 +253,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     access.require(request.user, MANAGE_USERS)
-    user = get_object_or_404(User, pk=pk)
+    user = get_object_or_404(selectors.users_visible_to(request.user), pk=pk)
     try:
         if action == "deactivate":
             services.user_update(actor=request.user, user=user, is_active=False)
