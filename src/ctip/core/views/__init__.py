@@ -16,6 +16,7 @@ from ctip.accounts import access
 from ctip.accounts.models import RoleAssignment
 from ctip.accounts.roles import ROLES, VIEW_AGGREGATES, VIEW_AUDIT
 from ctip.core.models import AuditEvent
+from ctip.core.templatetags.ctip import action_label, object_type_label
 from ctip.registry import selectors as registry_selectors
 from ctip.registry.models import Sex
 
@@ -53,8 +54,8 @@ def health(request: HttpRequest) -> JsonResponse:
 
 class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor"), required=False)
-    action = forms.CharField(label=_("Action"), required=False)
-    object_type = forms.CharField(label=_("Object type"), required=False)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
     object_id = forms.CharField(label=_("Object id"), required=False)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -63,13 +64,27 @@ class AuditFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        events = AuditEvent.objects.order_by()
+        actions = events.values_list("action", flat=True).distinct()
+        types = events.exclude(object_type="").values_list("object_type", flat=True).distinct()
+        any_ = ("", _("any"))
+        self.fields["action"].choices = [any_, *sorted((a, action_label(a)) for a in actions)]  # type: ignore[attr-defined]
+        self.fields["object_type"].choices = [  # type: ignore[attr-defined]
+            any_,
+            *sorted((t, object_type_label(t)) for t in types),
+        ]
+
 
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_AUDIT)
     form = AuditFilterForm(request.GET or None)
     events = AuditEvent.objects.all()
-    if form.is_valid():
+    if form.is_bound and not form.is_valid():
+        events = events.none()  # the errors show on the form; never a silently wider list
+    elif form.is_valid():
         data: dict[str, Any] = form.cleaned_data
         if data["actor"]:
             events = events.filter(actor_username__icontains=data["actor"])
@@ -93,7 +108,6 @@ def audit_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode(),
-            "actions": AuditEvent.objects.values_list("action", flat=True).distinct().order_by(),
             "today": dt.date.today(),
         },
     )
