@@ -30,7 +30,7 @@ class AreaCodesField(forms.CharField):
 
 AREA_HELP = _(
     "Official codes, separated by commas: KH or VN for a whole country, KH-20 for Svay Rieng, "
-    "2001 for a district, 200101 for a commune. Prefix the country where codes overlap (VN-80)."
+    "2001 for a district, 200103 for a commune. Prefix the country where codes overlap (VN-80)."
 )
 
 

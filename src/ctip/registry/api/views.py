@@ -41,7 +41,7 @@ def _filters(serializer_class: type, request: Request) -> dict[str, str]:
 VILLAGE_PARAM = OpenApiParameter(
     "village",
     str,
-    description="Official code of an area (e.g. 20010101 or KH-20); the area and all below it.",
+    description="Official code of an area (e.g. 20010301 or KH-20); the area and all below it.",
 )
 
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
         add.add_argument(
             "--area",
             required=True,
-            help="Official area codes, comma-separated (KH, VN, 20, 200101, VN-80...).",
+            help="Official area codes, comma-separated (KH, VN, KH-20, 200103, VN-80...).",
         )
         add.add_argument("--password", help="Without one, the user sets it from an e-mailed link.")
         add.add_argument("--email", default="")
