@@ -9,9 +9,11 @@ reload in the test.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +22,12 @@ def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
 
     with django_db_blocker.unblock():
         loaders.load()
+
+
+@pytest.fixture(autouse=True)
+def _english_until_asked() -> Iterator[None]:
+    """Each test starts in English: a page served in Khmer must not leak its language
+    into the next test's messages (the active language is per thread)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
