@@ -67,7 +67,61 @@ def bench_geography_load() -> Figure:
     return Figure("geography_load", ours, baseline)
 
 
-BENCHES: list[Callable[[], Figure | list[Figure]]] = [bench_geography_load]
+def _best_of(n: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def bench_scoped_persons() -> list[Figure]:
+    """Area-scoped person reads on the large demo programme (1,000,000 persons):
+    the selectors every page and endpoint use vs. hand-written SQL for the same rows."""
+    from django.db import connection
+
+    from ctip.accounts.models import RoleAssignment, User
+    from ctip.geography.selectors import resolve_area_code
+    from ctip.registry import demo, selectors
+
+    size = os.environ.get("BENCH_DEMO_SIZE", "large")
+    demo.generate(size=size, seed=1)
+    province = resolve_area_code("KH-20")
+    officer = User.objects.create(username="bench-officer")
+    RoleAssignment.objects.create(user=officer, role="provincial_officer", area=province)
+
+    def ours_count() -> int:
+        return selectors.persons_visible_to(officer).count()
+
+    def ours_page() -> list[object]:
+        qs = selectors.persons_visible_to(officer).select_related("household__village")
+        return list(qs.order_by("id")[:50])
+
+    join = (
+        "FROM registry_person p JOIN registry_household h ON h.id = p.household_id "
+        "JOIN geography_area a ON a.id = h.village_id WHERE a.path LIKE %s"
+    )
+    prefix = province.path + "%"
+
+    def raw_count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) {join}", [prefix])
+            return int(cursor.fetchone()[0])
+
+    def raw_page() -> list[tuple[object, ...]]:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT p.*, h.*, a.* {join} ORDER BY p.id LIMIT 50", [prefix])
+            return cursor.fetchall()
+
+    assert ours_count() == raw_count()
+    return [
+        Figure("persons_scoped_count_province", _best_of(3, ours_count), _best_of(3, raw_count)),
+        Figure("persons_scoped_page_province", _best_of(5, ours_page), _best_of(5, raw_page)),
+    ]
+
+
+BENCHES: list[Callable[[], Figure | list[Figure]]] = [bench_geography_load, bench_scoped_persons]
 
 
 def run(suffix: str) -> None:
