@@ -5,6 +5,7 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from ctip.accounts.models import User
 from ctip.geography.models import Area
@@ -46,6 +47,9 @@ def test_browse_viet_nam_before_the_reform(browser: Client) -> None:
     assert before.context["page"].paginator.count == 63
     assert "Hà Giang" in before.content.decode()
     assert "Hà Giang" not in now.content.decode()
+    today = timezone.localdate().isoformat()
+    assert f'value="{today}"' in now.content.decode()  # the date box shows the day used
+    assert 'value="2025-06-30"' in before.content.decode()
 
 
 def test_search_in_the_browser(browser: Client) -> None:

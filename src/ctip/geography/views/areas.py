@@ -40,6 +40,12 @@ def _page(request: HttpRequest, units: QuerySet[Area]) -> tuple[Any, str]:
     return page, query
 
 
+def _show_day(form: BrowseForm, day: dt.date) -> None:
+    """Show the day the page is for in the date box even when it was not asked for."""
+    if not form["on"].value():
+        form.fields["on"].widget.attrs["value"] = day.isoformat()
+
+
 @login_required
 def browse(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_AREAS)
@@ -47,6 +53,7 @@ def browse(request: HttpRequest) -> HttpResponse:
     data: dict[str, Any] = form.cleaned_data if form.is_valid() else {}
     country = (data.get("country") or "KH").upper()
     day = data.get("on") or timezone.localdate()
+    _show_day(form, day)
     term = (data.get("q") or "").strip()
     root = Area.objects.filter(level=Level.COUNTRY, code=country).first()
     if root is None:
@@ -78,6 +85,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     # A unit that no longer exists is shown as it was on its last day.
     default_day = today if area.is_valid_on(today) else (area.valid_to or area.valid_from or today)
     day = data.get("on") or default_day
+    _show_day(form, day)
     term = (data.get("q") or "").strip()
     can_add_village = area.level == Level.COMMUNE and access.can_act_in(
         request.user, MANAGE_AREAS, area
