@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
-from ctip.accounts.roles import VIEW_AGGREGATES, VIEW_PERSONS
+from ctip.accounts.roles import EXPORT_PERSONS, VIEW_AGGREGATES, VIEW_PERSONS
 from ctip.core import audit
 from ctip.core.text import fold
 from ctip.geography.models import Area, Level
@@ -119,6 +119,22 @@ def person_search(
         if earliest:
             qs = qs.filter(date_of_birth__gte=earliest)
     return qs
+
+
+def persons_for_export(
+    actor: Any, persons: QuerySet[Person], filters: dict[str, Any]
+) -> QuerySet[Person]:
+    """The rows of a person-level export, for someone allowed to export; the export
+    (its filter and row count) is audited before a single row leaves."""
+    access.require(actor, EXPORT_PERSONS)
+    audit.record(
+        actor=actor,
+        action="export",
+        object_type="registry.person",
+        object_repr="persons.csv",
+        changes={"filter": {k: v for k, v in filters.items() if v}, "rows": persons.count()},
+    )
+    return persons
 
 
 def household_get(actor: Any, pk: int) -> Household:

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_GET
 
 from ctip.accounts import access
 from ctip.accounts.roles import EXPORT_PERSONS, VIEW_PERSONS
-from ctip.core import audit
 from ctip.geography.selectors import AreaCodeError
 
 from .. import selectors
@@ -218,14 +217,7 @@ def person_export(request: HttpRequest) -> HttpResponseBase:
     persons = _person_results(request, form)
     if persons is None:
         return HttpResponseBadRequest(form.errors.as_text(), content_type="text/plain")
-    rows = persons.count()
-    audit.record(
-        actor=request.user,
-        action="export",
-        object_type="registry.person",
-        object_repr="persons.csv",
-        changes={"filter": {k: v for k, v in form.cleaned_data.items() if v}, "rows": rows},
-    )
+    persons = selectors.persons_for_export(request.user, persons, form.cleaned_data)
     response = StreamingHttpResponse(_csv_rows(persons), content_type="text/csv; charset=utf-8")
     stamp = timezone.localdate().isoformat()
     response["Content-Disposition"] = f'attachment; filename="persons-{stamp}.csv"'
