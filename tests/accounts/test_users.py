@@ -294,3 +294,17 @@ def test_an_administrator_sees_only_users_of_their_own_areas(client):
     assert client.post(f"/accounts/users/{vn_user.pk}/deactivate/").status_code == 404
     vn_user.refresh_from_db()
     assert vn_user.is_active
+
+
+def test_giving_a_role_in_several_areas_is_all_or_nothing(client):
+    admin = make_user("admin", "administrator", "KH")
+    target = make_user("target", "facilitator", "200104")
+    client.force_login(admin)
+    before = _counts()
+    # 200103 is new, 200104 is already held: neither is given.
+    response = client.post(
+        f"/accounts/users/{target.pk}/", {"role": "facilitator", "areas": "200103, 200104"}
+    )
+    assert response.status_code == 200
+    assert "already holds this role" in response.content.decode()
+    assert _counts() == before

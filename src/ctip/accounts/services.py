@@ -156,6 +156,14 @@ def role_assign(*, actor: Any, user: User, role: str, area: Area) -> RoleAssignm
 
 
 @transaction.atomic
+def roles_assign(
+    *, actor: Any, user: User, role: str, areas: Sequence[Area]
+) -> list[RoleAssignment]:
+    """`role` in each of `areas`, all or none."""
+    return [role_assign(actor=actor, user=user, role=role, area=area) for area in areas]
+
+
+@transaction.atomic
 def role_revoke(*, actor: Any, assignment: RoleAssignment) -> None:
     access.require(actor, MANAGE_USERS)
     if not access.can_act_in(actor, MANAGE_USERS, assignment.area):

@@ -225,10 +225,12 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = AssignmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            for area in form.cleaned_data["areas"]:
-                services.role_assign(
-                    actor=request.user, user=user, role=form.cleaned_data["role"], area=area
-                )
+            services.roles_assign(
+                actor=request.user,
+                user=user,
+                role=form.cleaned_data["role"],
+                areas=form.cleaned_data["areas"],
+            )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

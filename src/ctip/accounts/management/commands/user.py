@@ -83,8 +83,7 @@ class Command(BaseCommand):
                 if found is None:
                     raise CommandError(f"No user is called {opts['username']}.")
                 user = found
-                for area in areas:
-                    services.role_assign(actor=actor, user=user, role=opts["role"], area=area)
+                services.roles_assign(actor=actor, user=user, role=opts["role"], areas=areas)
                 verb = "granted"
         except ValidationError as exc:
             raise CommandError(validation_message(exc)) from None
