@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "ctip.accounts",
     "ctip.geography",
     "ctip.registry",
+    "ctip.vulnerability",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,11 @@ EXPORT_PERSONS = "persons.export"
 VIEW_AGGREGATES = "aggregates.view"
 MANAGE_USERS = "users.manage"
 VIEW_AUDIT = "audit.view"
+VIEW_SENSITIVE = "persons.sensitive"
+MERGE_PERSONS = "persons.merge"
+IMPORT_REGISTRY = "registry.import"
+MANAGE_INSTRUMENTS = "instruments.manage"
+DECIDE_TARGETING = "targeting.decide"
 
 PERMISSIONS: dict[str, Promise] = {
     VIEW_AREAS: _("Browse administrative areas"),
@@ -26,6 +31,11 @@ PERMISSIONS: dict[str, Promise] = {
     VIEW_AGGREGATES: _("See aggregate figures"),
     MANAGE_USERS: _("Manage users, roles and areas"),
     VIEW_AUDIT: _("Read the audit trail"),
+    VIEW_SENSITIVE: _("See sensitive answers and outcomes (violence, exploitation)"),
+    MERGE_PERSONS: _("Review possible duplicates and merge person records"),
+    IMPORT_REGISTRY: _("Import households and persons from files"),
+    MANAGE_INSTRUMENTS: _("Edit and publish vulnerability instruments and eligibility rules"),
+    DECIDE_TARGETING: _("Build targeting lists and record committee decisions"),
 }
 
 
@@ -50,19 +60,47 @@ ROLES: dict[str, Role] = {
             "programme_manager",
             _("Programme manager"),
             _("Runs the programme; sees and edits records in their areas."),
-            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
+            frozenset(
+                {
+                    VIEW_AREAS,
+                    VIEW_PERSONS,
+                    CHANGE_PERSONS,
+                    EXPORT_PERSONS,
+                    VIEW_AGGREGATES,
+                    VIEW_SENSITIVE,
+                    MERGE_PERSONS,
+                    IMPORT_REGISTRY,
+                    MANAGE_INSTRUMENTS,
+                    DECIDE_TARGETING,
+                }
+            ),
         ),
         Role(
             "me_officer",
             _("M&E officer"),
             _("Monitoring and evaluation: reads records and figures, exports for analysis."),
-            frozenset({VIEW_AREAS, VIEW_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
+            frozenset(
+                {VIEW_AREAS, VIEW_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES, VIEW_SENSITIVE}
+                | {MANAGE_INSTRUMENTS}
+            ),
         ),
         Role(
             "provincial_officer",
             _("Provincial officer"),
             _("Provincial committee: follows the province's households, persons and figures."),
-            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, EXPORT_PERSONS, VIEW_AGGREGATES}),
+            frozenset(
+                {
+                    VIEW_AREAS,
+                    VIEW_PERSONS,
+                    CHANGE_PERSONS,
+                    EXPORT_PERSONS,
+                    VIEW_AGGREGATES,
+                    VIEW_SENSITIVE,
+                    MERGE_PERSONS,
+                    IMPORT_REGISTRY,
+                    DECIDE_TARGETING,
+                }
+            ),
         ),
         Role(
             "facilitator",
