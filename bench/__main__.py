@@ -7,7 +7,8 @@ a throwaway SQLite file under var/ and, when BENCH_DATABASE_URL is set, on a
 throwaway test database created next to that one (and dropped afterwards).
 
 To add a figure, write a function taking no arguments that returns a `Figure`
-(or a list of them) and append it to `BENCHES`.
+(or a list of them) and append it to `BENCHES` (here or in the module of its
+part: registry_import, scoring, api_load; `Figure` lives in bench.figure).
 """
 
 from __future__ import annotations
@@ -17,25 +18,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.figure import Figure, best_of
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    value: float
-    baseline: float
-    unit: str = "s"
-
-    def line(self, suffix: str = "") -> str:
-        ratio = self.value / self.baseline if self.baseline else float("inf")
-        return (
-            f"{self.name}{suffix}: {self.value:.3f} {self.unit} "
-            f"(baseline: {self.baseline:.3f} {self.unit}, ratio: {ratio:.2f})"
-        )
 
 
 def bench_geography_load() -> Figure:
@@ -65,15 +52,6 @@ def bench_geography_load() -> Figure:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
     baseline = time.perf_counter() - started
     return Figure("geography_load", ours, baseline)
-
-
-def _best_of(n: int, fn: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(n):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def bench_scoped_persons() -> list[Figure]:
@@ -116,12 +94,21 @@ def bench_scoped_persons() -> list[Figure]:
 
     assert ours_count() == raw_count()
     return [
-        Figure("persons_scoped_count_province", _best_of(3, ours_count), _best_of(3, raw_count)),
-        Figure("persons_scoped_page_province", _best_of(5, ours_page), _best_of(5, raw_page)),
+        Figure("persons_scoped_count_province", best_of(3, ours_count), best_of(3, raw_count)),
+        Figure("persons_scoped_page_province", best_of(5, ours_page), best_of(5, raw_page)),
     ]
 
 
-BENCHES: list[Callable[[], Figure | list[Figure]]] = [bench_geography_load, bench_scoped_persons]
+def _all_benches() -> list[Callable[[], Figure | list[Figure]]]:
+    from bench import api_load, registry_import, scoring
+
+    return [
+        bench_geography_load,
+        bench_scoped_persons,
+        *registry_import.BENCHES,
+        *scoring.BENCHES,
+        *api_load.BENCHES,
+    ]
 
 
 def run(suffix: str) -> None:
@@ -138,7 +125,7 @@ def run(suffix: str) -> None:
     else:
         call_command("migrate", verbosity=0)
     try:
-        for bench in BENCHES:
+        for bench in _all_benches():
             result = bench()
             for figure in result if isinstance(result, list) else [result]:
                 print(figure.line(suffix), flush=True)

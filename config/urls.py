@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/", include("ctip.accounts.urls")),
     path("areas/", include("ctip.geography.urls")),
     path("registry/", include("ctip.registry.urls")),
+    path("", include("ctip.vulnerability.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
 

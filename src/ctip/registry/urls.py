@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("persons/", views.person_list, name="person-list"),
     path("persons/export.csv", views.person_export, name="person-export"),
     path("persons/<int:pk>/", views.person_detail, name="person-detail"),
+    path("imports/", include("ctip.registry.urls_imports")),
+    path("duplicates/", include("ctip.registry.urls_duplicates")),
 ]

@@ -1,0 +1,8 @@
+"""Benchmarks: registry import. Each function returns a Figure or a list of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+BENCHES: list[Callable[[], Any]] = []

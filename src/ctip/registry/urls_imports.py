@@ -1,0 +1,5 @@
+"""Pages of registry imports (upload, mapping, dry run, import)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
