@@ -97,6 +97,25 @@ def world(geography: None) -> World:
         given_name_latin=PV_GIVEN_LATIN,
         date_of_birth=dt.date(2006, 8, 15),
     )
+    # Both consented to sharing (the export includes only such persons).
+    services.consent_record(
+        actor=admin,
+        person=sr_person,
+        purpose="data_sharing",
+        given_on=dt.date(2024, 1, 10),
+        given_by="parent",
+        giver_name="Sok Sophal",
+        child_assent=True,
+        method="signed",
+    )
+    services.consent_record(
+        actor=admin,
+        person=pv_person,
+        purpose="data_sharing",
+        given_on=dt.date(2024, 9, 1),
+        given_by="self",
+        method="thumbprint",
+    )
     return World(
         admin,
         facilitator,

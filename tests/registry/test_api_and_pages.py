@@ -142,11 +142,15 @@ def test_csv_export_streams_every_row_in_scope(geography: None) -> None:
     officer = make_user("officer_sr", ("provincial_officer", sr))
     response = _client(officer).get("/registry/persons/export.csv")
     lines = b"".join(response.streaming_content).decode("utf-8").strip().splitlines()  # type: ignore[attr-defined]
-    expected = Person.objects.filter(household__village__path__startswith=sr.path).count()
-    assert expected > 100
+    in_sr = Person.objects.filter(household__village__path__startswith=sr.path)
+    # Only persons who consented to sharing their data leave in an export.
+    expected = in_sr.filter(consents__purpose="data_sharing").count()
+    assert 100 < expected < in_sr.count()
     assert len(lines) == expected + 1
     assert all(",KH-20-" in line for line in lines[1:])
-    assert AuditEvent.objects.filter(action="export").latest("id").changes["rows"] == expected
+    changes = AuditEvent.objects.filter(action="export").latest("id").changes
+    assert changes["rows"] == expected
+    assert changes["left_out_without_consent"] == in_sr.count() - expected
 
 
 def _hamlet(admin: object, commune: Area, code: str) -> Area:

@@ -12,7 +12,7 @@ from django.db.models import Count
 from ctip.core.models import AuditEvent
 from ctip.geography.models import Area, Level
 from ctip.registry import demo
-from ctip.registry.models import Household, Person, Sex
+from ctip.registry.models import Consent, Household, Person, Sex
 from ctip.registry.services import person_search_text
 
 AS_OF = dt.date(2026, 3, 15)
@@ -23,7 +23,11 @@ def _snapshot() -> list[tuple[object, ...]]:
         Person.objects.order_by("household__code", "id").values_list(
             "household__code",
             "household__village__code",
+            "household__poverty_status",
+            "household__debt_amount",
             "relationship",
+            "school_status",
+            "id_documents",
             "sex",
             "family_name_local",
             "given_name_local",
@@ -34,6 +38,7 @@ def _snapshot() -> list[tuple[object, ...]]:
 
 
 def _wipe_demo() -> None:
+    Consent.objects.all().delete()
     Person.objects.all().delete()
     Household.objects.all().delete()
     Area.objects.filter(source=demo.SOURCE).delete()
@@ -168,3 +173,25 @@ def test_demo_areas_before_any_demo_data(geography: None) -> None:
 
 def demo_province(code: str) -> Area:
     return Area.objects.get(country="KH", level=Level.PROVINCE, code=code)
+
+
+def test_households_have_facts_and_persons_consents(small: demo.DemoResult) -> None:
+    households = Household.objects.all()
+    assert households.filter(poverty_status__startswith="poor").count() > 0
+    assert households.exclude(income_sources=[]).count() == households.count()
+    single = households.filter(single_parent=True).first()
+    assert single is not None
+    assert not single.members.filter(relationship="spouse").exists()
+    assert Consent.objects.filter(purpose="registration").count() == small.persons
+    # Children's consent comes from a parent or guardian, with the child's assent from 7.
+    for consent in Consent.objects.select_related("person")[:300]:
+        assert consent.person.date_of_birth is not None
+        age = consent.person.age_on(consent.given_on)
+        assert age is not None
+        if age < 18:
+            assert consent.given_by in ("parent", "guardian") and consent.giver_name
+            assert consent.child_assent is (True if age >= 7 else None)
+        else:
+            assert consent.given_by == "self"
+    shared = Consent.objects.filter(purpose="data_sharing").count()
+    assert 0.5 * small.persons < shared < 0.9 * small.persons

@@ -137,4 +137,8 @@ def test_export_is_scoped_and_audited_with_filter_and_rows(world: World) -> None
     assert SR_GIVEN_LATIN not in body
     event = AuditEvent.objects.filter(action="export").latest("id")
     assert event.actor_id == world.officer_pv.pk
-    assert event.changes == {"filter": {"sex": "male"}, "rows": 1}
+    assert event.changes == {
+        "filter": {"sex": "male"},
+        "rows": 1,
+        "left_out_without_consent": 0,
+    }

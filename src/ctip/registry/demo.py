@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,7 +30,23 @@ from ctip.core.text import fold_all
 from ctip.geography.models import LEVEL_DEPTH, Area, Level
 from ctip.geography.services import set_paths
 
-from .models import Household, Person, Relationship, Sex
+from .models import (
+    Consent,
+    ConsentGiver,
+    ConsentMethod,
+    ConsentPurpose,
+    Currency,
+    Household,
+    IdDocument,
+    IncomeSource,
+    Lender,
+    Person,
+    PovertyStatus,
+    Relationship,
+    SchoolStatus,
+    Sex,
+)
+from .services import search_text_for
 
 ACTION = "demo.generate"
 SOURCE = "demo"
@@ -155,8 +171,8 @@ _FAMILY = {"KH": KH_FAMILY, "VN": _VN_FAMILY}
 
 @lru_cache(maxsize=20_000)
 def _search_text(family_local: str, given_local: str, family_latin: str, given_latin: str) -> str:
-    # Same as services.person_search_text; names come from small pools, so cache.
-    return fold_all(family_local, given_local, family_latin, given_latin)
+    # Names come from small pools, so cache.
+    return search_text_for(family_local, given_local, family_latin, given_latin)
 
 
 # --- households --------------------------------------------------------------
@@ -474,6 +490,178 @@ def _iter_households(
             yield plan, village, code, _created_at(rng, plan.province, as_of), members
 
 
+# --- facts and consent ------------------------------------------------------------
+_CURRENCY = {"KH": Currency.KHR, "VN": Currency.VND}
+# Typical monthly cash income of a rural household, in the local currency.
+_INCOME_RANGE = {"KH": (300_000, 2_400_000), "VN": (2_500_000, 15_000_000)}
+
+
+def household_facts(rng: random.Random, country: str, members: list[Member]) -> dict[str, Any]:
+    """Socio-economic facts consistent with the household's members."""
+    relationships = [m[0] for m in members]
+    poor = rng.random()
+    poverty = (
+        PovertyStatus.POOR_1
+        if poor < 0.12
+        else PovertyStatus.POOR_2
+        if poor < 0.27
+        else PovertyStatus.NONE
+        if poor < 0.95
+        else PovertyStatus.UNKNOWN
+    )
+    sources = [IncomeSource.FARMING] if rng.random() < 0.75 else []
+    for source, p in [
+        (IncomeSource.WAGE_LABOUR, 0.45),
+        (IncomeSource.FISHING, 0.12),
+        (IncomeSource.FACTORY, 0.15),
+        (IncomeSource.SMALL_BUSINESS, 0.18),
+        (IncomeSource.REMITTANCES, 0.3),
+    ]:
+        if rng.random() < p:
+            sources.append(source)
+    sources = sources or [IncomeSource.OTHER]
+    lo, hi = _INCOME_RANGE[country]
+    income = round(rng.uniform(lo, hi) * (0.6 if poverty.startswith("poor") else 1), -3)
+    in_debt = rng.random() < (0.55 if poverty.startswith("poor") else 0.35)
+    lenders = (
+        sorted(
+            rng.sample(
+                [Lender.BANK, Lender.MONEYLENDER, Lender.RELATIVES, Lender.SAVINGS_GROUP],
+                k=rng.choice([1, 1, 2]),
+            )
+        )
+        if in_debt
+        else []
+    )
+    if in_debt and rng.random() < 0.04:
+        lenders.append(Lender.EMPLOYER_OR_BROKER)
+    away = 0
+    if IncomeSource.REMITTANCES in sources:
+        away = rng.choice([1, 1, 1, 2, 2, 3])
+    return {
+        "land_hectares": round(rng.uniform(0, 2.5), 2) if IncomeSource.FARMING in sources else 0,
+        "income_sources": sorted(sources),
+        "monthly_income": income,
+        "currency": _CURRENCY[country],
+        "debt_amount": round(income * rng.uniform(1, 12), -3) if in_debt else 0,
+        "lenders": lenders,
+        "members_working_away": away,
+        "members_with_disability": 1 if rng.random() < 0.06 else 0,
+        "single_parent": Relationship.SPOUSE not in relationships
+        and Relationship.CHILD in relationships,
+        "child_headed": False,
+        "poverty_status": poverty,
+    }
+
+
+def _age(dob: dt.date, day: dt.date) -> int:
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+def person_facts(rng: random.Random, dob: dt.date, as_of: dt.date) -> dict[str, Any]:
+    age = _age(dob, as_of)
+    if age < 6:
+        school = SchoolStatus.NOT_YET
+    elif age < 18:
+        r = rng.random()
+        school = (
+            SchoolStatus.ENROLLED
+            if r < 0.78
+            else SchoolStatus.AT_RISK
+            if r < 0.86
+            else SchoolStatus.DROPPED_OUT
+            if r < 0.97
+            else SchoolStatus.NEVER
+        )
+    else:
+        r = rng.random()
+        school = (
+            SchoolStatus.COMPLETED
+            if r < 0.45
+            else SchoolStatus.DROPPED_OUT
+            if r < 0.85
+            else SchoolStatus.NEVER
+            if r < 0.95
+            else SchoolStatus.UNKNOWN
+        )
+    docs = []
+    if rng.random() < 0.85:
+        docs.append(IdDocument.BIRTH_CERTIFICATE)
+    if rng.random() < 0.9:
+        docs.append(IdDocument.FAMILY_BOOK)
+    if age >= 15 and rng.random() < 0.7:
+        docs.append(IdDocument.NATIONAL_ID)
+    if age >= 18 and rng.random() < 0.04:
+        docs.append(IdDocument.PASSPORT)
+    phone = ""
+    if age >= 15 and rng.random() < 0.6:
+        prefix = rng.choice([10, 12, 15, 16, 17, 31, 38, 70, 81, 92, 96, 97])
+        phone = f"0{prefix}{rng.randrange(10**6, 10**7)}"
+    return {
+        "school_status": school,
+        "id_documents": sorted(docs),
+        "phone": phone,
+        "disability": rng.random() < 0.02,
+    }
+
+
+_CONSENT_SHARE = [
+    (ConsentPurpose.REGISTRATION, 1.0),
+    (ConsentPurpose.SERVICES, 0.93),
+    (ConsentPurpose.DATA_SHARING, 0.7),
+    (ConsentPurpose.PHOTOS, 0.4),
+]
+
+
+def consent_rows(
+    rng: random.Random, person_id: int, dob: dt.date, registered: dt.date, parent_name: str
+) -> list[tuple[Any, ...]]:
+    """(person, purpose, given_on, given_by, giver_name, child_assent, method, recorded_at)"""
+    given_on = max(registered, dob)
+    age = _age(dob, given_on)
+    if age >= 18:
+        given_by, giver, assent = ConsentGiver.SELF, "", None
+    else:
+        given_by = ConsentGiver.PARENT if rng.random() < 0.9 else ConsentGiver.GUARDIAN
+        giver, assent = parent_name, (True if age >= 7 else None)
+    method = ConsentMethod.SIGNED if rng.random() < 0.6 else ConsentMethod.THUMBPRINT
+    recorded = dt.datetime.combine(given_on, dt.time(9), tzinfo=dt.UTC)
+    return [
+        (person_id, purpose, given_on, given_by, giver, assent, method, recorded)
+        for purpose, share in _CONSENT_SHARE
+        if rng.random() < share
+    ]
+
+
+def _insert_consents(rows: list[tuple[Any, ...]]) -> None:
+    table = Consent._meta.db_table
+    fields = [
+        "person_id",
+        "purpose",
+        "given_on",
+        "given_by",
+        "giver_name",
+        "child_assent",
+        "method",
+        "recorded_at",
+    ]
+    columns = ", ".join(
+        connection.ops.quote_name(f) for f in [*fields, "note", "withdrawal_reason"]
+    )
+    placeholders = ", ".join(["%s"] * (len(fields) + 2))
+    adapted = [
+        (
+            *row[:7],
+            connection.ops.adapt_datetimefield_value(row[7]),
+            "",
+            "",
+        )
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", adapted)  # noqa: S608
+
+
 def _insert_people(
     plans: list[_Plan],
     spec: SizeSpec,
@@ -483,12 +671,17 @@ def _insert_people(
 ) -> tuple[int, int]:
     n_households = n_persons = 0
     batch: list[tuple[Household, list[Member]]] = []
+    # A stream of its own, so facts and consents leave the people themselves unchanged.
+    facts_rng = random.Random(f"{rng.random()}-facts")
 
     def flush() -> None:
         nonlocal n_persons
         created = Household.objects.bulk_create([h for h, _members in batch])
         rows: list[Person] = []
+        parents: list[str] = []
         for household, (_household, members) in zip(created, batch, strict=True):
+            head = members[0]
+            head_name = f"{head[2][0]} {head[3][0]}"
             for relationship, sex, fam, given, dob, estimated in members:
                 rows.append(
                     Person(
@@ -503,9 +696,24 @@ def _insert_people(
                         dob_estimated=estimated,
                         search_text=_search_text(fam[0], given[0], fam[1], given[1]),
                         created_at=household.created_at,
+                        **person_facts(facts_rng, dob, as_of),
                     )
                 )
+                parents.append(head_name)
         Person.objects.bulk_create(rows, batch_size=5000)
+        consents: list[tuple[Any, ...]] = []
+        for person, parent in zip(rows, parents, strict=True):
+            assert person.date_of_birth is not None
+            consents.extend(
+                consent_rows(
+                    facts_rng,
+                    person.pk,
+                    person.date_of_birth,
+                    person.created_at.date(),
+                    parent,
+                )
+            )
+        _insert_consents(consents)
         n_persons += len(rows)
         # With DEBUG on, Django keeps every query's SQL: drop it so memory stays flat.
         reset_queries()
@@ -513,8 +721,10 @@ def _insert_people(
             progress(len(rows))
         batch.clear()
 
-    for _plan, village, code, created_at, members in _iter_households(plans, spec, rng, as_of):
-        batch.append((Household(village_id=village.pk, code=code, created_at=created_at), members))
+    for plan, village, code, created_at, members in _iter_households(plans, spec, rng, as_of):
+        facts = household_facts(facts_rng, plan.province.country, members)
+        household = Household(village_id=village.pk, code=code, created_at=created_at, **facts)
+        batch.append((household, members))
         n_households += 1
         if len(batch) >= BATCH_HOUSEHOLDS:
             flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 from ctip.accounts import access
 from ctip.accounts.roles import EXPORT_PERSONS, VIEW_AGGREGATES, VIEW_PERSONS
 from ctip.core import audit
+from ctip.core.names import variant_key_word
 from ctip.core.text import fold
 from ctip.geography.models import Area, Level
 from ctip.geography.selectors import AreaCodeError
 
-from .models import Household, Person
+from .consent import has_consent
+from .models import Consent, ConsentPurpose, Household, Person
 
 
 def _village_ids(actor: Any, permission: str) -> QuerySet[Area, int]:
@@ -31,10 +33,22 @@ def households_visible_to(actor: Any) -> QuerySet[Household]:
     return Household.objects.filter(village_id__in=_village_ids(actor, VIEW_PERSONS))
 
 
-def persons_visible_to(actor: Any) -> QuerySet[Person]:
+def persons_visible_to(actor: Any, *, include_merged: bool = False) -> QuerySet[Person]:
+    """Persons in the actor's areas. Records merged into another are left out of lists
+    unless asked for (their page still explains the merge)."""
     if not access.has_permission(actor, VIEW_PERSONS):
         return Person.objects.none()
-    return Person.objects.filter(household__village_id__in=_village_ids(actor, VIEW_PERSONS))
+    qs = Person.objects.filter(household__village_id__in=_village_ids(actor, VIEW_PERSONS))
+    return qs if include_merged else qs.filter(merged_into__isnull=True)
+
+
+def restricted() -> Q:
+    """Persons whose registration consent was withdrawn (and not given again): kept, but
+    no longer processed: left out of searches, exports, assessments and targeting."""
+    withdrawn = Consent.objects.filter(
+        person_id=OuterRef("pk"), purpose=ConsentPurpose.REGISTRATION, withdrawn_at__isnull=False
+    )
+    return Q(Exists(withdrawn)) & ~Q(has_consent(ConsentPurpose.REGISTRATION))
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
@@ -101,10 +115,15 @@ def person_search(
 ) -> QuerySet[Person]:
     """Persons the actor may see, by name in any script (case, tone and diacritics ignored),
     area (an Area or an official code; everything below it too), sex and age band."""
-    qs = persons_visible_to(actor)
+    qs = persons_visible_to(actor).exclude(restricted())
     if q:
         for term in fold(q).split():
-            qs = qs.filter(search_text__contains=term)
+            cond = Q(search_text__contains=term)
+            key = variant_key_word(term)
+            if key != term and term.isascii():
+                # Spelling variants: "srei" finds Srey and Srei, "sokh" finds Sok.
+                cond |= Q(search_text__contains=f" {key}") | Q(search_text__contains=f"|{key}")
+            qs = qs.filter(cond)
     if village is not None:
         qs = qs.filter(household__village__path__startswith=village.path)
     if area_code:
@@ -124,17 +143,24 @@ def person_search(
 def persons_for_export(
     actor: Any, persons: QuerySet[Person], filters: dict[str, Any]
 ) -> QuerySet[Person]:
-    """The rows of a person-level export, for someone allowed to export; the export
-    (its filter and row count) is audited before a single row leaves."""
+    """The rows of a person-level export, for someone allowed to export: only persons who
+    consented to their data being shared. The export (its filter, its row count and how
+    many were left out for want of consent) is audited before a single row leaves."""
     access.require(actor, EXPORT_PERSONS)
+    allowed = persons.filter(has_consent(ConsentPurpose.DATA_SHARING)).exclude(restricted())
+    rows = allowed.count()
     audit.record(
         actor=actor,
         action="export",
         object_type="registry.person",
         object_repr="persons.csv",
-        changes={"filter": {k: v for k, v in filters.items() if v}, "rows": persons.count()},
+        changes={
+            "filter": {k: v for k, v in filters.items() if v},
+            "rows": rows,
+            "left_out_without_consent": persons.count() - rows,
+        },
     )
-    return persons
+    return allowed
 
 
 def household_get(actor: Any, pk: int) -> Household:
@@ -147,10 +173,13 @@ def household_get(actor: Any, pk: int) -> Household:
 
 
 def person_get(actor: Any, pk: int) -> Person:
-    """One person, for someone allowed to see them; the read is audited."""
+    """One person, for someone allowed to see them; the read is audited. A merged record
+    is returned too (its page says where it went)."""
     try:
         person = (
-            persons_visible_to(actor).select_related("household", "household__village").get(pk=pk)
+            persons_visible_to(actor, include_merged=True)
+            .select_related("household", "household__village", "merged_into")
+            .get(pk=pk)
         )
     except Person.DoesNotExist:
         # Same answer whether the person does not exist or is outside the actor's areas.
