@@ -20,6 +20,9 @@ from .text import fold
 _RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), r)
     for p, r in [
+        # Nguyễn, the family name of about four Vietnamese in ten, and its usual
+        # misspellings typed in a hurry: "Ngyuen", "Nguen", "Nguyn".
+        (r"^ng(?:uy|yu|u|y)e?n$", "nguyen"),
         (r"([a-z])\1+", r"\1"),  # doubled letters: "Sokkha" = "Sokha"
         (r"ph", "f"),
         (r"th", "t"),

@@ -1,0 +1,1137 @@
+"""Person records that may be the same person, and merging them.
+
+Three entry points:
+
+* `candidates_for(actor, ...)`: while someone registers a person, the records the
+  actor can see that look like the same person, best first, so the form can warn
+  before saving. One blocked SQL query (same village, or birth year within one
+  year of the one typed and the same first letters of a family and a given name),
+  at most `FETCH_LIMIT` rows scored in Python.
+* `find_duplicates(actor=, area=)`: the batch job (`ctip duplicates find`). Persons
+  are put into blocks by SQL (same village and first letter; same village and
+  birth years; across villages, same sex, birth years and first letters of the
+  name), pairs are compared only inside a block, name similarity for a whole block
+  at once (rapidfuzz `cdist`), and pairs scoring `THRESHOLD` or more are stored as
+  `DuplicateCandidate` rows. A pair already decided (merged or not the same person)
+  is never reopened. Blocks larger than `MAX_BLOCK` are skipped and counted.
+* `person_merge(...)` / `candidate_mark_distinct(...)`: the decisions. A merge moves
+  every row of every model that points at the merged person to the kept one, keeps
+  the merged record (pointing at the kept one) and writes a `PersonMerge` saying
+  what was chosen and what moved.
+
+A score is between 0 and 1. Its reasons are stored as codes with parameters
+(`{"code": "name_similar", "similarity": 0.93}`) and turned into sentences in the
+reader's language only when shown (`reason_text`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import groupby
+from typing import Any
+
+import numpy as np
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, Window
+from django.db.models.functions import ExtractYear, Floor, StrIndex, Substr
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rapidfuzz import fuzz, process
+
+from ctip.accounts import access
+from ctip.accounts.roles import MERGE_PERSONS, VIEW_PERSONS
+from ctip.core import audit
+from ctip.core.names import variant_key
+from ctip.core.text import fold
+from ctip.geography.models import Area
+
+from .models import CandidateStatus, DuplicateCandidate, Person, PersonMerge, Sex
+from .selectors import persons_visible_to
+from .services import SENSITIVE_FIELDS, person_search_text
+
+# Pairs scoring this or more are stored by the batch job.
+THRESHOLD = 0.75
+# The registration-time check warns from this score (a little lower: a warning costs
+# the facilitator a glance, a missed duplicate costs a second record).
+WARN_SCORE = 0.6
+# Name similarity below which a pair is not scored at all.
+NAME_FLOOR = 0.7
+# Blocks larger than this are skipped (and counted): comparing n persons costs n².
+MAX_BLOCK = 2500
+# Rows the registration-time check scores at most.
+FETCH_LIMIT = 500
+
+# Weights of the parts of a score; a phone or an external id in common adds to it.
+W_NAME, W_DOB, W_SEX, W_PLACE, W_PHONE, W_EXTERNAL = 0.55, 0.2, 0.1, 0.15, 0.1, 0.2
+# Facts that speak against: the score is multiplied by this.
+CONFLICT_FACTOR = 0.6
+
+Reason = dict[str, Any]
+
+# --- features and the score of a pair ---------------------------------------------
+
+_BINARY_SEXES = (Sex.FEMALE.value, Sex.MALE.value)
+_DIGITS = re.compile(r"\D+")
+_ID_NOISE = re.compile(r"[\s\-./_]+")
+
+
+@dataclass(frozen=True)
+class NameForm:
+    """One name (family + given) in one script, in the forms compared."""
+
+    script: str  # "local" or "latin"
+    folded: str  # "sok srey"
+    folded_sorted: str  # words sorted: family/given order does not matter
+    key_sorted: str  # spelling-variant key, words sorted
+    key_joined: str  # variant key without spaces: "Srey Mom" = "Sreymom"
+
+
+@lru_cache(maxsize=50_000)
+def _name_form(script: str, family: str, given: str) -> NameForm | None:
+    # Names repeat a lot (small pools of family names), hence the cache.
+    folded = fold(f"{family} {given}")
+    if not folded:
+        return None
+    key = variant_key(family, given)
+    return NameForm(
+        script=script,
+        folded=folded,
+        folded_sorted=" ".join(sorted(folded.split())),
+        key_sorted=" ".join(sorted(key.split())),
+        key_joined=key.replace(" ", ""),
+    )
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the score of a pair looks at, for one person (saved or being registered)."""
+
+    id: int
+    household_id: int | None
+    village_id: int | None
+    commune_id: int | None
+    province: str  # the second id of the village's path ("" when unknown)
+    country: str  # the first id of the village's path
+    names: tuple[NameForm, ...]
+    sex: str
+    dob: dt.date | None
+    dob_estimated: bool
+    phone: str
+    external_id: str
+
+
+def _phone_key(phone: str) -> str:
+    digits = _DIGITS.sub("", phone or "")
+    # The last 8 digits: with or without the country code or a leading 0.
+    return digits[-8:] if len(digits) >= 6 else ""
+
+
+def _path_ids(path: str) -> list[str]:
+    return [p for p in (path or "").split("/") if p]
+
+
+def make_features(
+    *,
+    id: int = 0,
+    household_id: int | None = None,
+    village_id: int | None = None,
+    commune_id: int | None = None,
+    village_path: str = "",
+    family_name_local: str = "",
+    given_name_local: str = "",
+    family_name_latin: str = "",
+    given_name_latin: str = "",
+    sex: str = "",
+    date_of_birth: dt.date | None = None,
+    dob_estimated: bool = False,
+    phone: str = "",
+    external_id: str = "",
+) -> Features:
+    ids = _path_ids(village_path)
+    names = tuple(
+        form
+        for form in (
+            _name_form("local", family_name_local or "", given_name_local or ""),
+            _name_form("latin", family_name_latin or "", given_name_latin or ""),
+        )
+        if form is not None
+    )
+    return Features(
+        id=id,
+        household_id=household_id,
+        village_id=village_id,
+        commune_id=commune_id,
+        province=ids[1] if len(ids) > 1 else "",
+        country=ids[0] if ids else "",
+        names=names,
+        sex=sex or "",
+        dob=date_of_birth,
+        dob_estimated=bool(dob_estimated),
+        phone=_phone_key(phone),
+        external_id=_ID_NOISE.sub("", external_id or "").casefold(),
+    )
+
+
+# The columns read for scoring, in the order `_row_features` expects.
+ROW_FIELDS = (
+    "id",
+    "household_id",
+    "household__village_id",
+    "household__village__parent_id",
+    "household__village__path",
+    "family_name_local",
+    "given_name_local",
+    "family_name_latin",
+    "given_name_latin",
+    "sex",
+    "date_of_birth",
+    "dob_estimated",
+    "phone",
+    "external_id",
+)
+
+
+def _row_features(row: Sequence[Any]) -> Features:
+    return make_features(
+        id=row[0],
+        household_id=row[1],
+        village_id=row[2],
+        commune_id=row[3],
+        village_path=row[4],
+        family_name_local=row[5],
+        given_name_local=row[6],
+        family_name_latin=row[7],
+        given_name_latin=row[8],
+        sex=row[9],
+        date_of_birth=row[10],
+        dob_estimated=row[11],
+        phone=row[12],
+        external_id=row[13],
+    )
+
+
+def person_features(person: Person) -> Features:
+    village = person.household.village
+    return make_features(
+        id=person.pk,
+        household_id=person.household_id,
+        village_id=village.pk,
+        commune_id=village.parent_id,
+        village_path=village.path,
+        family_name_local=person.family_name_local,
+        given_name_local=person.given_name_local,
+        family_name_latin=person.family_name_latin,
+        given_name_latin=person.given_name_latin,
+        sex=person.sex,
+        date_of_birth=person.date_of_birth,
+        dob_estimated=person.dob_estimated,
+        phone=person.phone,
+        external_id=person.external_id,
+    )
+
+
+def _form_similarity(a: NameForm, b: NameForm) -> float:
+    return max(fuzz.ratio(a.key_sorted, b.key_sorted), fuzz.ratio(a.key_joined, b.key_joined)) / 100
+
+
+def name_similarity(a: Features, b: Features) -> tuple[float, Reason | None]:
+    """The best similarity between any name of `a` and any name of `b` (0..1), and the
+    reason saying how alike they are."""
+    best: tuple[float, int, Reason] | None = None
+    reason: Reason
+    for fa in a.names:
+        for fb in b.names:
+            sim = _form_similarity(fa, fb)
+            script = fa.script if fa.script == fb.script else "mixed"
+            if fa.folded == fb.folded:
+                rank, reason = 3, {"code": "name_same", "script": script}
+            elif fa.folded_sorted == fb.folded_sorted:
+                rank, reason = 3, {"code": "name_same", "script": script, "swapped": True}
+            elif sim >= 1.0:
+                rank, reason = 2, {"code": "name_variant", "script": script}
+            else:
+                rank, reason = 1, {"code": "name_similar", "script": script}
+                reason["similarity"] = round(sim, 2)
+            if best is None or (sim, rank) > (best[0], best[1]):
+                best = (sim, rank, reason)
+    if best is None:
+        return 0.0, None
+    return best[0], best[2]
+
+
+def _dob_part(a: Features, b: Features) -> tuple[float, float, Reason | None]:
+    """(value 0..1, factor, reason) for the dates of birth."""
+    if a.dob is None or b.dob is None:
+        return 0.3, 1.0, ({"code": "dob_unknown"} if (a.dob or b.dob) else None)
+    days = abs((a.dob - b.dob).days)
+    if days == 0:
+        return 1.0, 1.0, {"code": "dob_same"}
+    swapped = a.dob.year == b.dob.year and (a.dob.month, a.dob.day) == (b.dob.day, b.dob.month)
+    if swapped or (not (a.dob_estimated or b.dob_estimated) and days <= 31):
+        return 0.6, 1.0, {"code": "dob_close", "days": days}
+    if (a.dob_estimated or b.dob_estimated) and days <= 366:
+        return 0.7, 1.0, {"code": "dob_within_year", "days": days}
+    if a.dob.year == b.dob.year:
+        return 0.3, 1.0, {"code": "dob_same_year", "days": days}
+    return 0.0, CONFLICT_FACTOR, {"code": "dob_conflict", "years": round(days / 365.25, 1)}
+
+
+def _sex_part(a: Features, b: Features) -> tuple[float, float, Reason | None]:
+    if not a.sex or not b.sex:
+        return 0.5, 1.0, None
+    if a.sex in _BINARY_SEXES and b.sex in _BINARY_SEXES:
+        if a.sex == b.sex:
+            return 1.0, 1.0, {"code": "sex_same"}
+        return 0.0, CONFLICT_FACTOR, {"code": "sex_different"}
+    # "Other" or "prefers not to say" on either side: neither for nor against.
+    return 0.5, 1.0, {"code": "sex_not_comparable"}
+
+
+def _place_part(a: Features, b: Features) -> tuple[float, Reason | None]:
+    if a.household_id and a.household_id == b.household_id:
+        return 1.0, {"code": "same_household"}
+    if a.village_id is None or b.village_id is None:
+        return 0.4, None
+    if a.village_id == b.village_id:
+        return 0.9, {"code": "same_village"}
+    if a.commune_id and a.commune_id == b.commune_id:
+        return 0.7, {"code": "same_commune"}
+    if a.province and a.province == b.province:
+        return 0.4, {"code": "same_province"}
+    if a.country and a.country == b.country:
+        return 0.15, {"code": "different_province"}
+    return 0.1, {"code": "different_country"}
+
+
+def name_weight(similarity: float) -> float:
+    """Similarity to score: below 0.6 names count for nothing, from there linearly to 1."""
+    return min(1.0, max(0.0, (similarity - 0.6) / 0.4))
+
+
+def score_pair(a: Features, b: Features) -> tuple[float, list[Reason]]:
+    """The score (0..1) that `a` and `b` are the same person, and the reasons, as codes."""
+    reasons: list[Reason] = []
+    sim, name_reason = name_similarity(a, b)
+    if name_reason:
+        reasons.append(name_reason)
+    dob, dob_factor, dob_reason = _dob_part(a, b)
+    sex, sex_factor, sex_reason = _sex_part(a, b)
+    place, place_reason = _place_part(a, b)
+    reasons += [r for r in (dob_reason, sex_reason, place_reason) if r]
+    total = W_NAME * name_weight(sim) + W_DOB * dob + W_SEX * sex + W_PLACE * place
+    if a.phone and a.phone == b.phone:
+        total += W_PHONE
+        reasons.append({"code": "same_phone"})
+    if a.external_id and a.external_id == b.external_id:
+        total += W_EXTERNAL
+        reasons.append({"code": "same_external_id"})
+    total *= dob_factor * sex_factor
+    return round(min(1.0, max(0.0, total)), 3), reasons
+
+
+# --- reasons as sentences ----------------------------------------------------------
+
+
+def _script_label(script: str) -> str:
+    return {
+        "local": _("in local script"),
+        "latin": _("in Latin letters"),
+        "mixed": _("one in local script, one in Latin letters"),
+    }.get(script, "")
+
+
+def reason_text(reason: Reason) -> str:
+    """One stored reason as a sentence in the active language."""
+    code = reason.get("code", "")
+    script = _script_label(str(reason.get("script", "")))
+    if code == "name_same":
+        if reason.get("swapped"):
+            return _("Same name (%(script)s), with family and given name in the other order.") % {
+                "script": script
+            }
+        return _("Same name (%(script)s).") % {"script": script}
+    if code == "name_variant":
+        return _("Names spelled differently but sounding the same (%(script)s).") % {
+            "script": script
+        }
+    if code == "name_similar":
+        return _("Similar names (%(script)s): %(percent)d%% alike.") % {
+            "script": script,
+            "percent": round(float(reason.get("similarity", 0)) * 100),
+        }
+    simple = {
+        "dob_same": _("Same date of birth."),
+        "dob_unknown": _("Only one of them has a date of birth."),
+        "sex_same": _("Same sex."),
+        "sex_different": _("Different sex."),
+        "sex_not_comparable": _("Sex recorded as other or not given: not compared."),
+        "same_household": _("Same household."),
+        "same_village": _("Same village."),
+        "same_commune": _("Different villages of the same commune."),
+        "same_province": _("Different communes of the same province."),
+        "different_province": _("Different provinces."),
+        "different_country": _("Different countries."),
+        "same_phone": _("Same phone number."),
+        "same_external_id": _("Same external id."),
+    }
+    if code in simple:
+        return str(simple[code])
+    days = int(reason.get("days", 0))
+    if code == "dob_close":
+        return _("Dates of birth %(days)d days apart (a typing mistake?).") % {"days": days}
+    if code == "dob_within_year":
+        return _("Dates of birth within a year of each other, one of them estimated.")
+    if code == "dob_same_year":
+        return _("Born the same year, on different days.")
+    if code == "dob_conflict":
+        return _("Dates of birth %(years)s years apart.") % {"years": reason.get("years", "?")}
+    return str(code)
+
+
+def reasons_text(reasons: Iterable[Reason]) -> list[str]:
+    return [reason_text(r) for r in reasons]
+
+
+# --- registration-time check ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person: Person
+    score: float
+    reasons: list[Reason]
+
+    @property
+    def reason_sentences(self) -> list[str]:
+        return reasons_text(self.reasons)
+
+
+def _word_prefixes(*parts: str) -> set[str]:
+    """First two letters of each word, folded and as spelling-variant key."""
+    out: set[str] = set()
+    for part in parts:
+        for word in fold(part).split():
+            out.add(word[:2])
+        for word in variant_key(part).split():
+            out.add(word[:2])
+    return {p for p in out if p}
+
+
+def _starts_a_word(prefixes: set[str]) -> Q:
+    # search_text is "family given | family given || variant keys": a word starts the
+    # text or follows a space.
+    cond = Q(pk__in=[])
+    for p in sorted(prefixes):
+        cond |= Q(search_text__startswith=p) | Q(search_text__contains=f" {p}")
+    return cond
+
+
+def candidates_for(
+    actor: Any,
+    *,
+    given_name_local: str = "",
+    family_name_local: str = "",
+    given_name_latin: str = "",
+    family_name_latin: str = "",
+    sex: str = "",
+    date_of_birth: dt.date | None = None,
+    village: Area | None = None,
+    exclude_id: int | None = None,
+    limit: int = 10,
+    min_score: float = WARN_SCORE,
+) -> list[Candidate]:
+    """Records the actor can see that may be the person being registered, best first.
+
+    Call it from a registration form or API before saving (or after, with
+    `exclude_id` set to the new record). Looked at: persons in `village` (any name
+    starting like one of the names typed, or born within a year, or with no date of
+    birth) and, anywhere the actor sees, persons born in the year typed or the year
+    either side whose names have a word starting like the family name and one
+    starting like the given name. At most `FETCH_LIMIT` rows are scored (those in
+    the village and with the same date of birth first). Merged records are left out.
+    Nothing is written or audited: the caller shows the names to someone entitled to
+    see them.
+    """
+    family_prefixes = _word_prefixes(family_name_local, family_name_latin)
+    given_prefixes = _word_prefixes(given_name_local, given_name_latin)
+    if not (family_prefixes or given_prefixes):
+        return []
+    name_q = Q()
+    for prefixes in (family_prefixes, given_prefixes):
+        if prefixes:
+            name_q &= _starts_a_word(prefixes)
+    born_near = Q(pk__in=[])
+    if date_of_birth:
+        y = date_of_birth.year
+        born_near = Q(date_of_birth__range=(dt.date(y - 1, 1, 1), dt.date(y + 1, 12, 31)))
+    if date_of_birth:
+        cond = born_near & name_q
+    elif village is None:
+        cond = name_q  # only the names to go by: the ordering and the limit bound it
+    else:
+        cond = Q(pk__in=[])  # no birth date: look in the village only
+    if village is not None:
+        cond |= Q(household__village=village) & (
+            _starts_a_word(family_prefixes | given_prefixes)
+            | born_near
+            | Q(date_of_birth__isnull=True)
+        )
+    qs = persons_visible_to(actor).filter(merged_into__isnull=True).filter(cond)
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    first = Q(pk__in=[])
+    if village is not None:
+        first |= Q(household__village=village)
+    if date_of_birth:
+        first |= Q(date_of_birth=date_of_birth)
+    qs = qs.annotate(
+        _first=models.Case(
+            models.When(first, then=Value(0)), default=Value(1), output_field=models.IntegerField()
+        )
+    ).order_by("_first", "-id")
+    rows = list(qs.values_list(*ROW_FIELDS)[:FETCH_LIMIT])
+    if not rows:
+        return []
+    probe = make_features(
+        id=0,
+        village_id=village.pk if village else None,
+        commune_id=village.parent_id if village else None,
+        village_path=village.path if village else "",
+        family_name_local=family_name_local,
+        given_name_local=given_name_local,
+        family_name_latin=family_name_latin,
+        given_name_latin=given_name_latin,
+        sex=sex,
+        date_of_birth=date_of_birth,
+    )
+    scored: list[tuple[float, int, list[Reason]]] = []
+    for row in rows:
+        score, reasons = score_pair(probe, _row_features(row))
+        if score >= min_score:
+            scored.append((score, row[0], reasons))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    scored = scored[:limit]
+    persons = Person.objects.select_related("household", "household__village").in_bulk(
+        [pk for _, pk, _ in scored]
+    )
+    return [Candidate(persons[pk], score, reasons) for score, pk, reasons in scored]
+
+
+# --- the batch job ----------------------------------------------------------------
+
+
+@dataclass
+class FindSummary:
+    """What a run of `find_duplicates` did; stored in its audit event."""
+
+    area: str = ""
+    threshold: float = THRESHOLD
+    persons: int = 0
+    blocks: int = 0
+    pairs_compared: int = 0
+    found: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    already_decided: int = 0
+    skipped_blocks: int = 0
+    skipped_block_persons: int = 0
+    by_pass: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _year_bucket(shift: int) -> Any:
+    # Two passes, with buckets [2k, 2k+1] and [2k-1, 2k]: any two birth years at most
+    # one apart share a bucket in one of them.
+    return Floor((ExtractYear("date_of_birth") + Value(shift)) / Value(2))
+
+
+def _sex_class() -> Any:
+    # Female and male block apart; "other" and "prefers not to say" block together.
+    return models.Case(
+        models.When(sex__in=_BINARY_SEXES, then=F("sex")),
+        default=Value("x"),
+        output_field=models.CharField(),
+    )
+
+
+def _variant_prefix() -> Any:
+    # search_text ends with " || " and the variant keys of the Latin names (see
+    # registry.services.search_text_for): two letters of the first key.
+    return Substr("search_text", StrIndex("search_text", Value(" || ")) + Value(4), 2)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    name: str
+    keys: dict[str, Any]
+    where: Q
+
+
+def _passes() -> list[_Pass]:
+    has_dob = Q(date_of_birth__isnull=False)
+    village = F("household__village_id")
+    return [
+        # Same village, same first letter of the first name written: twice in one village.
+        _Pass("village_initial", {"v": village, "p": Substr("search_text", 1, 1)}, Q()),
+        # Same village, birth years at most one apart: family and given name swapped,
+        # or one record in local script and the other in Latin letters.
+        _Pass("village_years", {"v": village, "y": _year_bucket(0)}, has_dob),
+        _Pass("village_years_shifted", {"v": village, "y": _year_bucket(1)}, has_dob),
+        # Anywhere: same sex, birth years at most one apart, first two letters of the
+        # first name written (tones and accents folded).
+        _Pass(
+            "name_years",
+            {"s": _sex_class(), "y": _year_bucket(0), "p": Substr("search_text", 1, 2)},
+            has_dob,
+        ),
+        _Pass(
+            "name_years_shifted",
+            {"s": _sex_class(), "y": _year_bucket(1), "p": Substr("search_text", 1, 2)},
+            has_dob,
+        ),
+        # Anywhere: same sex and birth year, first two letters of the spelling-variant key
+        # of the Latin name ("Sokh" and "Sok", "Chhim" and "Chim").
+        _Pass(
+            "variant_year",
+            {"s": _sex_class(), "y": ExtractYear("date_of_birth"), "p": _variant_prefix()},
+            has_dob & Q(search_text__contains=" || "),
+        ),
+    ]
+
+
+def _persons_for_job(actor: Any, areas: list[Area]) -> QuerySet[Person]:
+    qs = Person.objects.filter(merged_into__isnull=True)
+    if not access.is_system(actor):
+        qs = qs.filter(
+            household__village_id__in=access.areas_in_scope(actor, MERGE_PERSONS).values("id")
+        )
+    if areas:
+        cond = Q(pk__in=[])
+        for a in areas:
+            cond |= Q(household__village__path__startswith=a.path)
+        qs = qs.filter(cond)
+    return qs
+
+
+def _blocks(qs: QuerySet[Person], p: _Pass, summary: FindSummary) -> Iterator[list[Features]]:
+    """The blocks of one pass with 2..MAX_BLOCK persons, streamed in key order."""
+    keyed = qs.filter(p.where).annotate(**p.keys)
+    names = list(p.keys)
+    giants = keyed.values(*names).annotate(n=Count("id")).filter(n__gt=MAX_BLOCK).values_list("n")
+    for (n,) in giants:
+        summary.skipped_blocks += 1
+        summary.skipped_block_persons += n
+    # The persons of blocks of a useful size, by a window count over the block key, as an
+    # `id IN (...)` semi-join (selecting straight from a window-filtered query trips
+    # Django's value converters).
+    sized = (
+        keyed.annotate(block_n=Window(Count("id"), partition_by=[F(k) for k in names]))
+        .filter(block_n__gte=2, block_n__lte=MAX_BLOCK)
+        .values("id")
+    )
+    rows = keyed.filter(id__in=sized).order_by(*names, "id").values_list(*names, *ROW_FIELDS)
+    width = len(names)
+    for _key, group in groupby(rows.iterator(chunk_size=5000), key=lambda r: r[:width]):
+        yield [_row_features(r[width:]) for r in group]
+
+
+def _similar_pairs(block: list[Features]) -> Iterator[tuple[int, int]]:
+    """Index pairs (i < j) of the block whose names are at least NAME_FLOOR alike, all
+    name comparisons of the block done at once in C."""
+    n = len(block)
+    sorted_keys: list[str] = []
+    joined_keys: list[str] = []
+    for slot in ("local", "latin"):
+        for f in block:
+            form = next((x for x in f.names if x.script == slot), None)
+            sorted_keys.append(form.key_sorted if form else "")
+            joined_keys.append(form.key_joined if form else "")
+    cutoff = NAME_FLOOR * 100
+    sim = np.maximum(
+        process.cdist(sorted_keys, sorted_keys, scorer=fuzz.ratio, dtype=np.uint8,
+                      score_cutoff=cutoff),
+        process.cdist(joined_keys, joined_keys, scorer=fuzz.ratio, dtype=np.uint8,
+                      score_cutoff=cutoff),
+    )  # fmt: skip
+    empty = np.array([k == "" for k in sorted_keys])
+    sim[empty, :] = 0
+    sim[:, empty] = 0
+    best = np.maximum.reduce([sim[:n, :n], sim[:n, n:], sim[n:, :n], sim[n:, n:]])
+    rows, cols = np.nonzero(np.triu(best, k=1))
+    yield from zip(rows.tolist(), cols.tolist(), strict=True)
+
+
+def _upsert(found: dict[tuple[int, int], tuple[float, list[Reason]]], summary: FindSummary) -> None:
+    pairs = sorted(found)
+    now = timezone.now()
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        existing = {
+            (c.person_a_id, c.person_b_id): c
+            for c in DuplicateCandidate.objects.filter(
+                person_a_id__in={a for a, _ in chunk}, person_b_id__in={b for _, b in chunk}
+            )
+        }
+        new: list[DuplicateCandidate] = []
+        changed: list[DuplicateCandidate] = []
+        for pair in chunk:
+            score, reasons = found[pair]
+            current = existing.get(pair)
+            if current is None:
+                new.append(
+                    DuplicateCandidate(
+                        person_a_id=pair[0],
+                        person_b_id=pair[1],
+                        score=score,
+                        reasons=reasons,
+                        found_at=now,
+                    )
+                )
+            elif current.status != CandidateStatus.OPEN:
+                summary.already_decided += 1
+            elif current.score != score or current.reasons != reasons:
+                current.score, current.reasons = score, reasons
+                changed.append(current)
+            else:
+                summary.unchanged += 1
+        DuplicateCandidate.objects.bulk_create(new)
+        DuplicateCandidate.objects.bulk_update(changed, ["score", "reasons"])
+        summary.created += len(new)
+        summary.updated += len(changed)
+
+
+def _as_areas(area: Area | Iterable[Area] | None) -> list[Area]:
+    if area is None:
+        return []
+    if isinstance(area, Area):
+        return [area]
+    return list(area)
+
+
+@transaction.atomic
+def find_duplicates(
+    *, actor: Any, area: Area | Iterable[Area] | None = None, threshold: float = THRESHOLD
+) -> FindSummary:
+    """Find possible duplicates among the persons in `area` (and below; everywhere the
+    actor may merge when None), store pairs scoring `threshold` or more as open
+    candidates, refresh the score of open ones, leave decided ones alone. One audit
+    event per run, with the summary."""
+    access.require(actor, MERGE_PERSONS)
+    areas = _as_areas(area)
+    summary = FindSummary(
+        area=", ".join(f"{a.country}-{a.code}" for a in areas), threshold=threshold
+    )
+    qs = _persons_for_job(actor, areas)
+    summary.persons = qs.count()
+    found: dict[tuple[int, int], tuple[float, list[Reason]]] = {}
+    compared: set[tuple[int, int]] = set()
+    for p in _passes():
+        before = len(found)
+        for block in _blocks(qs, p, summary):
+            summary.blocks += 1
+            for i, j in _similar_pairs(block):
+                a, b = block[i], block[j]
+                pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
+                if pair in compared:
+                    continue
+                compared.add(pair)
+                score, reasons = score_pair(a, b)
+                if score >= threshold:
+                    found[pair] = (score, reasons)
+        summary.by_pass[p.name] = len(found) - before
+    summary.pairs_compared = len(compared)
+    summary.found = len(found)
+    _upsert(found, summary)
+    audit.record(
+        actor=actor,
+        action="duplicate.find",
+        object_type="registry.duplicatecandidate",
+        object_repr=summary.area or "*",
+        changes=summary.as_dict(),
+    )
+    return summary
+
+
+# --- reading candidates and merges ---------------------------------------------------
+
+
+def candidates_visible_to(actor: Any) -> QuerySet[DuplicateCandidate]:
+    """Candidates both of whose persons the actor may see (and may review: MERGE_PERSONS)."""
+    if not access.has_permission(actor, MERGE_PERSONS):
+        return DuplicateCandidate.objects.none()
+    visible = persons_visible_to(actor).values("id")
+    return DuplicateCandidate.objects.filter(person_a_id__in=visible, person_b_id__in=visible)
+
+
+def candidates_in_area(
+    qs: QuerySet[DuplicateCandidate], areas: list[Area]
+) -> QuerySet[DuplicateCandidate]:
+    """Candidates with at least one of the two persons in one of `areas` (or below)."""
+    cond = Q(pk__in=[])
+    for a in areas:
+        cond |= Q(person_a__household__village__path__startswith=a.path)
+        cond |= Q(person_b__household__village__path__startswith=a.path)
+    return qs.filter(cond)
+
+
+def merges_visible_to(actor: Any) -> QuerySet[PersonMerge]:
+    """Merges whose two records are both in the actor's areas (merged records included:
+    they are kept so that the merge can be explained)."""
+    if not access.has_permission(actor, VIEW_PERSONS):
+        return PersonMerge.objects.none()
+    villages = access.areas_in_scope(actor, VIEW_PERSONS).values("id")
+    return PersonMerge.objects.filter(
+        kept__household__village_id__in=villages, merged__household__village_id__in=villages
+    )
+
+
+def merge_get(actor: Any, pk: int) -> PersonMerge:
+    """One merge with both records, for someone who may see both; both reads audited.
+
+    The merged record is loaded by id with an explicit check of its village: lists
+    leave merged records out, this page must still show it."""
+    try:
+        merge = PersonMerge.objects.select_related(
+            "kept__household__village", "merged__household__village", "candidate", "merged_by"
+        ).get(pk=pk)
+    except PersonMerge.DoesNotExist:
+        raise Http404 from None
+    for person in (merge.kept, merge.merged):
+        if not access.can_act_in(actor, VIEW_PERSONS, person.household.village):
+            raise Http404
+    for person in (merge.kept, merge.merged):
+        audit.record(actor=actor, action="read", obj=person)
+    return merge
+
+
+# --- merging ---------------------------------------------------------------------
+
+# Fields whose value can be taken from the merged record. dob_estimated goes with
+# date_of_birth unless chosen on its own.
+MERGE_FIELDS = (
+    "household",
+    "relationship",
+    "family_name_local",
+    "given_name_local",
+    "family_name_latin",
+    "given_name_latin",
+    "sex",
+    "date_of_birth",
+    "dob_estimated",
+    "external_id",
+    "school_status",
+    "id_documents",
+    "phone",
+    "disability",
+)
+KEPT, MERGED = "kept", "merged"
+# Left-behind rows (a unique constraint kept the kept person's row) go in
+# PersonMerge.moved under this key: {"_left": {model label: count}}.
+LEFT_KEY = "_left"
+
+
+def _field_value(person: Person, name: str) -> Any:
+    if name == "household":
+        return person.household_id
+    value = getattr(person, name)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _is_blank(value: Any) -> bool:
+    return value in (None, "", [], "unknown")
+
+
+def default_choice(name: str, kept_value: Any, merged_value: Any) -> str:
+    """Which value a merge keeps when nobody chose: the kept record's, unless it is blank
+    and the merged record's is not (an exact date beats an estimated one)."""
+    if name == "dob_estimated":
+        return MERGED if kept_value and not merged_value else KEPT
+    if _is_blank(kept_value) and not _is_blank(merged_value):
+        return MERGED
+    return KEPT
+
+
+@dataclass(frozen=True)
+class PersonLink:
+    """A foreign key from some model to Person, whose rows a merge moves."""
+
+    model: type[models.Model]
+    field: models.ForeignKey[Any, Any]
+    key: str  # "registry.consent" (or "app.model:field" when a model has several)
+
+    @property
+    def label(self) -> str:
+        return str(self.model._meta.verbose_name_plural)
+
+
+_NOT_MOVED = {
+    ("registry.person", "merged_into"),  # the merge's own pointer
+}
+# Decisions about pairs of records, not data of one person.
+_DECISION_MODELS = ("registry.duplicatecandidate", "registry.personmerge")
+
+
+def person_links() -> list[PersonLink]:
+    """Every foreign key to Person in every installed model, found at run time so that
+    models added later (assessments, outcomes, referrals...) are moved without change."""
+    out: list[PersonLink] = []
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.proxy or meta.label_lower in _DECISION_MODELS:
+            continue
+        fks = [
+            f
+            for f in meta.concrete_fields
+            if isinstance(f, models.ForeignKey)
+            and f.related_model is Person
+            and (meta.label_lower, f.name) not in _NOT_MOVED
+        ]
+        for f in fks:
+            key = meta.label_lower if len(fks) == 1 else f"{meta.label_lower}:{f.name}"
+            out.append(PersonLink(model, f, key))
+    return out
+
+
+def link_for_key(key: str) -> PersonLink | None:
+    return next((link for link in person_links() if link.key == key), None)
+
+
+def _unique_sets(link: PersonLink) -> list[tuple[tuple[str, ...], Q | None]]:
+    """The other fields of each uniqueness rule that includes the link's field."""
+    name = link.field.name
+    meta = link.model._meta
+    sets: list[tuple[tuple[str, ...], Q | None]] = []
+    if link.field.unique:
+        sets.append(((), None))
+    for together in meta.unique_together:
+        if name in together:
+            sets.append((tuple(f for f in together if f != name), None))
+    for constraint in meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint) and name in constraint.fields:
+            others = tuple(f for f in constraint.fields if f != name)
+            sets.append((others, constraint.condition))
+    return sets
+
+
+def _move_rows(link: PersonLink, kept: Person, merged: Person) -> tuple[int, int]:
+    """Point the merged person's rows at the kept one; a row that would break a
+    uniqueness rule (one entry per list and person...) stays with the merged record,
+    the kept person's row wins. Returns (moved, left)."""
+    manager = link.model._base_manager
+    name = link.field.name
+    rows = manager.filter(**{name: merged})
+    clash = Q(pk__in=[])
+    for others, condition in _unique_sets(link):
+        theirs = manager.filter(**{name: kept}, **{o: OuterRef(o) for o in others})
+        if condition is not None:
+            theirs = theirs.filter(condition)
+            clash |= Q(Exists(theirs)) & condition
+        else:
+            clash |= Q(Exists(theirs))
+    left = rows.filter(clash).count()
+    moved = rows.exclude(clash).update(**{name: kept})
+    return moved, left
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _person_state(p: Person) -> dict[str, Any]:
+    return {
+        **{f: _field_value(p, f) for f in MERGE_FIELDS},
+        "merged_into": p.merged_into_id,
+    }
+
+
+@transaction.atomic
+def person_merge(
+    *,
+    actor: Any,
+    kept: Person,
+    merged: Person,
+    candidate: DuplicateCandidate | None = None,
+    reason: str = "",
+    choose: dict[str, str] | None = None,
+) -> PersonMerge:
+    """Merge `merged` into `kept`: every row pointing at `merged` moves to `kept`, the
+    chosen field values (`{"phone": "merged"}`; unchosen fields follow
+    `default_choice`) are copied onto `kept`, and `merged` is kept, pointing at `kept`.
+    Needs MERGE_PERSONS in both villages."""
+    locked = Person.objects.select_for_update().select_related("household__village")
+    kept = locked.get(pk=kept.pk)
+    merged = locked.get(pk=merged.pk)
+    access.require_in(actor, MERGE_PERSONS, kept.household.village)
+    access.require_in(actor, MERGE_PERSONS, merged.household.village)
+    if kept.pk == merged.pk:
+        raise ValidationError(_("A record cannot be merged into itself."))
+    if merged.merged_into_id:
+        raise ValidationError(
+            _("Record #%(id)s was already merged into record #%(into)s.")
+            % {"id": merged.pk, "into": merged.merged_into_id}
+        )
+    if kept.merged_into_id:
+        raise ValidationError(
+            _("Record #%(id)s was merged into record #%(into)s: merge into that one instead.")
+            % {"id": kept.pk, "into": kept.merged_into_id}
+        )
+    # Cannot happen while the kept record is not itself merged, but a cycle would make
+    # "which record is this person now" unanswerable: check the chain anyway.
+    seen, step = {kept.pk}, kept
+    while step.merged_into_id:
+        if step.merged_into_id in seen or step.merged_into_id == merged.pk:
+            raise ValidationError(_("This merge would make a cycle of merged records."))
+        seen.add(step.merged_into_id)
+        step = Person.objects.get(pk=step.merged_into_id)
+    pair = (min(kept.pk, merged.pk), max(kept.pk, merged.pk))
+    if candidate is not None:
+        candidate = DuplicateCandidate.objects.select_for_update().get(pk=candidate.pk)
+        if (candidate.person_a_id, candidate.person_b_id) != pair:
+            raise ValidationError(_("This possible duplicate is about other records."))
+        if candidate.status == CandidateStatus.MERGED:
+            raise ValidationError(_("These records were already merged."))
+    else:
+        candidate = (
+            DuplicateCandidate.objects.select_for_update()
+            .filter(person_a_id=pair[0], person_b_id=pair[1])
+            .first()
+        )
+    choose = dict(choose or {})
+    unknown = sorted(set(choose) - set(MERGE_FIELDS))
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be chosen in a merge: %(fields)s.")
+            % {"fields": ", ".join(unknown)}
+        )
+    bad = sorted(k for k, v in choose.items() if v not in (KEPT, MERGED))
+    if bad:
+        raise ValidationError(
+            {k: _("Choose %(kept)s or %(merged)s.") % {"kept": KEPT, "merged": MERGED} for k in bad}
+        )
+
+    kept_before, merged_before = _person_state(kept), _person_state(merged)
+    fields: dict[str, list[Any]] = {}
+    for name in MERGE_FIELDS:
+        kv, mv = kept_before[name], merged_before[name]
+        if kv == mv:
+            continue
+        side = choose.get(name) or default_choice(name, kv, mv)
+        if name == "dob_estimated" and name not in choose and "date_of_birth" in fields:
+            side = fields["date_of_birth"][2]  # the flag belongs to the date taken
+        fields[name] = [kv, mv, side]
+        if side == MERGED:
+            attname = "household_id" if name == "household" else name
+            setattr(kept, attname, getattr(merged, attname))
+    if fields.get("external_id", [None, None, KEPT])[2] == MERGED:
+        merged.external_id = ""  # one record holds an external id (unique)
+    merged.merged_into = kept
+    merged.save()
+    kept.search_text = person_search_text(kept)
+    kept.save()
+
+    moved: dict[str, Any] = {}
+    left: dict[str, int] = {}
+    for link in person_links():
+        n_moved, n_left = _move_rows(link, kept, merged)
+        if n_moved:
+            moved[link.key] = n_moved
+        if n_left:
+            left[link.key] = n_left
+    if left:
+        moved[LEFT_KEY] = left
+
+    user = _user(actor)
+    now = timezone.now()
+    if candidate is not None:
+        candidate.status = CandidateStatus.MERGED
+        candidate.decided_by = user
+        candidate.decided_at = now
+        candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    others = DuplicateCandidate.objects.filter(status=CandidateStatus.OPEN).filter(
+        Q(person_a=merged) | Q(person_b=merged)
+    )
+    closed = others.update(status=CandidateStatus.MERGED, decided_by=user, decided_at=now)
+    merge = PersonMerge.objects.create(
+        kept=kept,
+        merged=merged,
+        candidate=candidate,
+        reason=reason[:255],
+        fields=fields,
+        moved=moved,
+        merged_by=user,
+        merged_at=now,
+    )
+    common = {"merge": merge.pk, "reason": reason, "moved": moved, "candidates_closed": closed}
+    audit.record(
+        actor=actor,
+        action="merge",
+        obj=kept,
+        changes={
+            **common,
+            "kept": kept.pk,
+            "merged": merged.pk,
+            "fields": audit.diff(kept_before, _person_state(kept), sensitive=SENSITIVE_FIELDS),
+        },
+    )
+    audit.record(
+        actor=actor,
+        action="merge",
+        obj=merged,
+        changes={
+            **common,
+            "kept": kept.pk,
+            "merged": merged.pk,
+            "fields": audit.diff(merged_before, _person_state(merged), sensitive=SENSITIVE_FIELDS),
+        },
+    )
+    return merge
+
+
+@transaction.atomic
+def candidate_mark_distinct(
+    *, actor: Any, candidate: DuplicateCandidate, reason: str
+) -> DuplicateCandidate:
+    """Record that the two persons of a candidate are not the same person; the batch
+    job will not propose the pair again."""
+    candidate = (
+        DuplicateCandidate.objects.select_for_update()
+        .select_related("person_a__household__village", "person_b__household__village")
+        .get(pk=candidate.pk)
+    )
+    access.require_in(actor, MERGE_PERSONS, candidate.person_a.household.village)
+    access.require_in(actor, MERGE_PERSONS, candidate.person_b.household.village)
+    if candidate.status != CandidateStatus.OPEN:
+        raise ValidationError(
+            _("This pair was already decided: %(status)s.")
+            % {"status": candidate.get_status_display()}
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why these are not the same person.")})
+    candidate.status = CandidateStatus.DISTINCT
+    candidate.decided_by = _user(actor)
+    candidate.decided_at = timezone.now()
+    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    audit.record(
+        actor=actor,
+        action="duplicate.distinct",
+        obj=candidate,
+        changes={
+            "status": {"before": CandidateStatus.OPEN.value, "after": candidate.status},
+            "persons": [candidate.person_a_id, candidate.person_b_id],
+            "reason": reason,
+        },
+    )
+    return candidate
