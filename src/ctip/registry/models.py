@@ -117,6 +117,14 @@ class Household(TimeStampedModel):
     def __str__(self) -> str:
         return self.code
 
+    @property
+    def income_source_labels(self) -> list[str]:
+        return [str(IncomeSource(v).label) for v in self.income_sources if v in IncomeSource.values]
+
+    @property
+    def lender_labels(self) -> list[str]:
+        return [str(Lender(v).label) for v in self.lenders if v in Lender.values]
+
 
 class SchoolStatus(models.TextChoices):
     NOT_YET = "not_yet", _("Not yet of school age")
@@ -197,6 +205,10 @@ class Person(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.full_name
+
+    @property
+    def id_document_labels(self) -> list[str]:
+        return [str(IdDocument(v).label) for v in self.id_documents if v in IdDocument.values]
 
     def age_on(self, day: dt.date) -> int | None:
         """Age in completed years on `day` (None when the date of birth is unknown)."""

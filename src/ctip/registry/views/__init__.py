@@ -20,11 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from ctip.accounts import access
-from ctip.accounts.roles import EXPORT_PERSONS, VIEW_PERSONS
+from ctip.accounts.roles import CHANGE_PERSONS, EXPORT_PERSONS, VIEW_PERSONS
 from ctip.geography.selectors import AreaCodeError
 
 from .. import selectors
-from ..models import Household, Person, Sex
+from ..models import ConsentPurpose, Household, Person, Sex
 
 PAGE_SIZE = 50
 
@@ -107,7 +107,12 @@ def household_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registry/household_list.html",
-        {"form": form, "page": page, "query": _query_without_page(request)},
+        {
+            "form": form,
+            "page": page,
+            "query": _query_without_page(request),
+            "can_register": access.has_permission(request.user, CHANGE_PERSONS),
+        },
     )
 
 
@@ -120,7 +125,12 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "registry/household_detail.html",
-        {"household": household, "members": members, "today": timezone.localdate()},
+        {
+            "household": household,
+            "members": members,
+            "today": timezone.localdate(),
+            "can_change": access.can_act_in(request.user, CHANGE_PERSONS, household.village),
+        },
     )
 
 
@@ -152,10 +162,23 @@ def person_list(request: HttpRequest) -> HttpResponse:
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     person = selectors.person_get(request.user, pk)
+    consents = list(person.consents.select_related("recorded_by", "withdrawn_by"))
+    active = {c.purpose for c in consents if c.active}
     return render(
         request,
         "registry/person_detail.html",
-        {"person": person, "age": person.age},
+        {
+            "person": person,
+            "age": person.age,
+            "consents": consents,
+            "missing_purposes": [
+                (value, label) for value, label in ConsentPurpose.choices if value not in active
+            ],
+            "restricted": Person.objects.filter(pk=person.pk)
+            .filter(selectors.restricted())
+            .exists(),
+            "can_change": access.can_act_in(request.user, CHANGE_PERSONS, person.household.village),
+        },
     )
 
 
