@@ -204,6 +204,18 @@ def test_errors_name_the_member_and_the_field(world: World) -> None:
     assert _counts() == before
 
 
+def test_a_household_has_exactly_one_head(world: World) -> None:
+    before = _counts()
+    payload = _household_payload(world, consents=[])
+    payload["members"][1]["relationship"] = "head"
+    response = _api(world.facilitator).post(
+        "/api/v1/households/", payload, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "head of the household" in response.json()["members"][0]
+    assert _counts() == before
+
+
 def test_unknown_village_code_is_refused_by_name(world: World) -> None:
     response = _api(world.facilitator).post(
         "/api/v1/households/",

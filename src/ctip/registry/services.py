@@ -389,6 +389,10 @@ def household_register(
                 errors[f"members[{i + 1}].{field}"] = messages
     if not members:
         errors["members"] = [_("Register at least one member.")]
+    elif sum(1 for m in members if m.get("relationship") == Relationship.HEAD) != 1:
+        errors["members"] = [
+            _("Exactly one member must be the head of the household (a child, if child-headed).")
+        ]
     for i, consent in enumerate(consents or []):
         item = dict(consent)
         index = int(item.pop("member"))
