@@ -766,11 +766,20 @@ def find_duplicates(
 
 
 def candidates_visible_to(actor: Any) -> QuerySet[DuplicateCandidate]:
-    """Candidates both of whose persons the actor may see (and may review: MERGE_PERSONS)."""
-    if not access.has_permission(actor, MERGE_PERSONS):
+    """Candidates both of whose persons are in the actor's areas, for a reviewer (who
+    holds MERGE_PERSONS). Decided pairs stay readable after a merge, so the villages are
+    checked rather than the person lists, which leave merged records out."""
+    if not access.has_permission(actor, MERGE_PERSONS) or not access.has_permission(
+        actor, VIEW_PERSONS
+    ):
         return DuplicateCandidate.objects.none()
-    visible = persons_visible_to(actor).values("id")
-    return DuplicateCandidate.objects.filter(person_a_id__in=visible, person_b_id__in=visible)
+    if access.is_system(actor):
+        return DuplicateCandidate.objects.all()
+    villages = access.areas_in_scope(actor, VIEW_PERSONS).values("id")
+    return DuplicateCandidate.objects.filter(
+        person_a__household__village_id__in=villages,
+        person_b__household__village_id__in=villages,
+    )
 
 
 def candidates_in_area(
@@ -840,7 +849,7 @@ KEPT, MERGED = "kept", "merged"
 LEFT_KEY = "_left"
 
 
-def _field_value(person: Person, name: str) -> Any:
+def field_value(person: Person, name: str) -> Any:
     if name == "household":
         return person.household_id
     value = getattr(person, name)
@@ -951,7 +960,7 @@ def _user(actor: Any) -> Any:
 
 def _person_state(p: Person) -> dict[str, Any]:
     return {
-        **{f: _field_value(p, f) for f in MERGE_FIELDS},
+        **{f: field_value(p, f) for f in MERGE_FIELDS},
         "merged_into": p.merged_into_id,
     }
 
