@@ -354,3 +354,19 @@ def test_person_registration_warns_of_a_possible_duplicate(world: World) -> None
         content_type="application/json",
     )
     assert response.status_code == 201
+
+
+def test_the_command_line_actor_can_register(world: World) -> None:
+    from ctip.core.actors import cli_actor
+
+    household = services.household_create(
+        actor=cli_actor(), village=world.sr_village, code="SR-CLI-1"
+    )
+    person = services.person_create(
+        actor=cli_actor(),
+        household=household,
+        relationship="head",
+        sex="male",
+        given_name_latin="Dara",
+    )
+    assert household.created_by is None and person.created_by is None
