@@ -165,6 +165,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets several models share get one name each in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "FactorLevelEnum": "ctip.vulnerability.models.FactorLevel",
+        "BandEnum": "ctip.vulnerability.models.Band",
+        "AreaLevelEnum": "ctip.geography.models.Level",
+        "SexEnum": "ctip.registry.models.Sex",
+        "SchoolStatusEnum": "ctip.registry.models.SchoolStatus",
+    },
 }
 
 # Content Security Policy: every asset is served by ctip itself.

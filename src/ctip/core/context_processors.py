@@ -7,7 +7,14 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ctip.accounts import access
-from ctip.accounts.roles import MANAGE_USERS, VIEW_AREAS, VIEW_AUDIT, VIEW_PERSONS
+from ctip.accounts.roles import (
+    MANAGE_INSTRUMENTS,
+    MANAGE_USERS,
+    MERGE_PERSONS,
+    VIEW_AREAS,
+    VIEW_AUDIT,
+    VIEW_PERSONS,
+)
 from ctip.core.languages import LANGUAGE_NAMES
 
 # (url name, label, permission needed or None)
@@ -15,6 +22,11 @@ NAV = [
     ("core:home", _("Home"), None),
     ("registry:household-list", _("Households"), VIEW_PERSONS),
     ("registry:person-list", _("Persons"), VIEW_PERSONS),
+    ("vulnerability:assessment-list", _("Assessments"), VIEW_PERSONS),
+    ("vulnerability:targeting-list", _("Targeting"), VIEW_PERSONS),
+    ("registry:duplicate-list", _("Duplicates"), MERGE_PERSONS),
+    ("vulnerability:instrument-list", _("Instruments"), MANAGE_INSTRUMENTS),
+    ("vulnerability:calibration-list", _("Calibration"), MANAGE_INSTRUMENTS),
     ("geography:browse", _("Areas"), VIEW_AREAS),
     ("accounts:user-list", _("Users"), MANAGE_USERS),
     ("core:audit-list", _("Audit trail"), VIEW_AUDIT),

@@ -24,6 +24,17 @@ ACTION_LABELS = {
     "2fa.reset": _("two-step sign-in removed"),
     "geography.load": _("geography loaded"),
     "demo.generate": _("demo data generated"),
+    "demo.assessments": _("demo assessments generated"),
+    "import": _("imported"),
+    "consent.give": _("consent recorded"),
+    "consent.withdraw": _("consent withdrawn"),
+    "merge": _("records merged"),
+    "duplicate.find": _("duplicates searched"),
+    "targeting.defaults": _("default assistance types loaded"),
+    "duplicate.distinct": _("marked as different persons"),
+    "instrument.publish": _("instrument version published"),
+    "targeting.build": _("targeting list built"),
+    "targeting.decide": _("committee decision recorded"),
 }
 
 CHANNEL_LABELS = {"web": _("web"), "api": _("API"), "cli": _("command line")}
