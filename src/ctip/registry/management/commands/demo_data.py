@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from typing import Any
@@ -10,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from ctip.registry import demo
+from ctip.vulnerability.models import AssistanceType, TargetingList
 
 
 class Command(BaseCommand):
@@ -50,5 +52,41 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Generated {result.persons:,} persons in {result.households:,} households "
                 f"({result.hamlets} new hamlets) in {elapsed:.1f} s ({rate:,.0f} persons/s)."
+            )
+        )
+        self._vulnerability(size, seed, quiet=no_progress or options["verbosity"] == 0)
+
+    def _vulnerability(self, size: str, seed: int, *, quiet: bool) -> None:
+        """Assess the young people (a baseline round 18 months ago and a recent one for
+        the small demo), draw later outcomes for calibration, load the default kinds of
+        assistance and build one ranked list in the demo facilitator's commune."""
+        from django.utils import timezone
+
+        from ctip.core.actors import SYSTEM
+        from ctip.vulnerability import demo as vdemo
+        from ctip.vulnerability import demo_outcomes, targeting
+
+        started = time.perf_counter()
+        today = timezone.localdate()
+        rounds = [today - dt.timedelta(days=540), today] if size == "small" else [today]
+        assessed = 0
+        for as_of in rounds:
+            with tqdm(unit="assessments", unit_scale=True, disable=quiet, file=sys.stderr) as bar:
+                assessed += vdemo.generate_assessments(seed=seed, as_of=as_of, progress=bar.update)
+        # Unsafe migration is common among the young in these provinces: 12% within a year.
+        outcomes = demo_outcomes.generate_outcomes(seed=seed, as_of=today, rate=0.12)
+        targeting.load_default_assistance_types(actor=SYSTEM)
+        built = ""
+        training = AssistanceType.objects.filter(code="vocational-training").first()
+        if training is not None and not TargetingList.objects.exists():
+            commune = demo.demo_area("20")
+            made = targeting.targeting_list_build(
+                actor=SYSTEM, assistance_type=training, area=commune, as_of=today
+            )
+            built = f"; a {training.name} list of {made.entries.count()} in {commune.name}"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Assessed {assessed:,} young people, added {outcomes:,} later outcomes"
+                f"{built} in {time.perf_counter() - started:.1f} s."
             )
         )
