@@ -201,6 +201,31 @@ def test_namesakes_born_years_apart_with_different_sexes_are_not_proposed(world:
     assert any(r["code"] == "dob_conflict" for r in reasons)
 
 
+def test_namesakes_of_an_estimated_age_in_different_communes_are_not_proposed(world: World):
+    """Common names repeat: the same name and an estimated age alone are not enough
+    across communes; in one village they are worth a look."""
+    far = (
+        Area.objects.filter(
+            level=Level.VILLAGE, path__startswith=world.sr_commune.path.rsplit("/", 2)[0] + "/"
+        )
+        .exclude(parent=world.sr_commune)
+        .first()
+    )
+    assert far is not None
+    guessed = {"family_name_latin": "Sok", "given_name_latin": "Dara", "sex": "male",
+               "date_of_birth": "1985-07-01", "dob_estimated": True}  # fmt: skip
+    a = person(world.sr_village, **guessed)
+    b = person(far, **guessed)
+    c = person(world.sr_village, **guessed)
+
+    dedup.find_duplicates(actor=cli_actor())
+
+    assert pair(a, b) is None
+    same_village = pair(a, c)
+    assert same_village is not None
+    assert {"dob_same_estimated", "same_village"} <= codes(same_village)
+
+
 def test_other_and_undisclosed_sex_neither_count_for_nor_against(world: World):
     a = person(world.sr_village, sex="other", **SREY)
     b = person(world.sr_village, sex="female", **SREY)
@@ -244,6 +269,38 @@ def test_rerunning_the_job_creates_nothing_new_and_writes_one_event_per_run(worl
     assert second.created == 0 and second.unchanged == first.created
     assert DuplicateCandidate.objects.filter(person_a=min(a.pk, b.pk)).count() == 1
     assert events.count() == 2
+
+
+def test_a_pair_no_longer_alike_after_a_correction_is_withdrawn(world: World):
+    a = person(world.sr_village, **SREY)
+    b = person(world.sr_village, **SREY)
+    c = person(world.sr_village, **SREY)
+    dedup.find_duplicates(actor=cli_actor())
+    assert pair(a, c) is not None and pair(b, c) is not None
+    # c's birth date was a typing mistake: she was born in 2004, and is a boy.
+    Person.objects.filter(pk=c.pk).update(date_of_birth=dt.date(2004, 1, 1), sex="male")
+
+    summary = dedup.find_duplicates(actor=cli_actor())
+
+    assert pair(a, c) is None and pair(b, c) is None
+    assert summary.withdrawn == 2
+    assert pair(a, b) is not None
+
+
+def test_an_open_pair_hidden_by_a_skipped_block_is_kept(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    a = person(world.sr_village, **SREY)
+    b = person(world.sr_village, **SREY)
+    dedup.find_duplicates(actor=cli_actor())
+    person(world.sr_village, **SREY)
+    monkeypatch.setattr(dedup, "MAX_BLOCK", 2)
+
+    summary = dedup.find_duplicates(actor=cli_actor())
+
+    assert summary.skipped_blocks >= 1 and summary.rescored >= 1
+    candidate = pair(a, b)
+    assert candidate is not None and candidate.status == CandidateStatus.OPEN
 
 
 def test_the_job_in_one_area_leaves_other_areas_alone(world: World):
@@ -590,3 +647,43 @@ def test_every_link_to_a_person_is_found_including_hidden_ones():
     # TargetingEntry.person has no reverse accessor (related_name="+"): still found.
     assert "vulnerability.targetingentry" in keys
     assert not keys & {"registry.duplicatecandidate", "registry.personmerge", "registry.person"}
+
+
+def test_the_block_scorer_agrees_with_the_pair_scorer():
+    """The batch job scores whole blocks in numpy and confirms with score_pair: the two
+    must agree (to the rounding of names to whole percents) on every kind of pair."""
+    import random
+
+    rng = random.Random(7)
+    names = [
+        ("Sok", "Srey"), ("Sokh", "Srei"), ("Chan", "Dara"), ("Dara", "Chan"),
+        ("Nguyen", "Thi Hoa"), ("Nguyễn", "Thị Hoà"), ("Sok", "Sreymom"), ("", "Mony"),
+    ]  # fmt: skip
+    days = [None, dt.date(2010, 4, 12), dt.date(2010, 12, 4), dt.date(2010, 5, 1),
+            dt.date(2010, 7, 1), dt.date(2011, 6, 30), dt.date(2013, 1, 1)]  # fmt: skip
+    block = [
+        dedup.make_features(
+            id=i + 1,
+            household_id=rng.choice([1, 2, 3]),
+            village_id=rng.choice([10, 11, 12]),
+            commune_id=rng.choice([100, 101]),
+            village_path=rng.choice(["/1/5/", "/1/6/", "/2/7/"]),
+            family_name_latin=rng.choice(names)[0],
+            given_name_latin=rng.choice(names)[1],
+            family_name_local=rng.choice(["", "សុខ"]),
+            given_name_local=rng.choice(["", "ស្រី"]),
+            sex=rng.choice(["female", "male", "other", "undisclosed", ""]),
+            date_of_birth=rng.choice(days),
+            dob_estimated=rng.random() < 0.3,
+            phone=rng.choice(["", "012 345 678", "097 111 222"]),
+            external_id=rng.choice(["", "", "X-1"]),
+        )
+        for i in range(120)
+    ]
+
+    matrix = dedup.block_scores(block)
+
+    for i in range(len(block)):
+        for j in range(i + 1, len(block)):
+            expected, _ = dedup.score_pair(block[i], block[j])
+            assert abs(matrix[i, j] - expected) <= 0.011, (block[i], block[j])

@@ -56,6 +56,10 @@ class Command(BaseCommand):
                 f"{s.found:,} possible duplicates ({s.created:,} new, {s.updated:,} updated, "
                 f"{s.unchanged:,} unchanged, {s.already_decided:,} already decided)."
             )
+            if s.withdrawn:
+                self.stdout.write(
+                    f"{s.withdrawn:,} pairs found earlier no longer look alike: withdrawn."
+                )
             if s.skipped_blocks:
                 self.stdout.write(
                     self.style.WARNING(
