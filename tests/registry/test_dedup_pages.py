@@ -219,3 +219,20 @@ def test_a_sensitive_kind_of_linked_record_is_named_only_to_those_with_the_right
 
     assert ("Outcomes", 0, 1) in _linked(a, b, sensitive_ok=True)
     assert ("Sensitive records", 0, 1) in _linked(a, b, sensitive_ok=False)
+
+
+def test_a_full_page_of_pairs_stays_light(world: World):
+    import gzip
+
+    home = person(world.sr_village, **SREY).household
+    for _ in range(60):
+        a, b = person(home, **SREY), person(home, **SREY)
+        DuplicateCandidate.objects.create(
+            person_a=a, person_b=b, score=0.9, reasons=[{"code": "same_household"}]
+        )
+
+    response = _client(world.admin).get(reverse("registry:duplicate-list"))
+
+    page = response.content
+    assert page.decode().count("Compare</a>") == 50  # one page
+    assert len(gzip.compress(page)) < 20 * 1024

@@ -513,36 +513,39 @@ def candidates_for(
     for prefixes in (family_prefixes, given_prefixes):
         if prefixes:
             name_q &= _starts_a_word(prefixes)
+    base = persons_visible_to(actor).filter(merged_into__isnull=True)
+    if exclude_id:
+        base = base.exclude(pk=exclude_id)
     born_near = Q(pk__in=[])
     if date_of_birth:
         y = date_of_birth.year
         born_near = Q(date_of_birth__range=(dt.date(y - 1, 1, 1), dt.date(y + 1, 12, 31)))
-    if date_of_birth:
-        cond = born_near & name_q
-    elif village is None:
-        cond = name_q  # only the names to go by: the ordering and the limit bound it
-    else:
-        cond = Q(pk__in=[])  # no birth date: look in the village only
+    # Two queries rather than one with OR, so that each can use its index: the village's
+    # households, and (with an index on date_of_birth) the birth-date range.
+    queries: list[QuerySet[Person]] = []
     if village is not None:
-        cond |= Q(household__village=village) & (
+        in_village = base.filter(household__village=village).filter(
             _starts_a_word(family_prefixes | given_prefixes)
             | born_near
             | Q(date_of_birth__isnull=True)
         )
-    qs = persons_visible_to(actor).filter(merged_into__isnull=True).filter(cond)
-    if exclude_id:
-        qs = qs.exclude(pk=exclude_id)
-    first = Q(pk__in=[])
-    if village is not None:
-        first |= Q(household__village=village)
+        queries.append(in_village.order_by("-id"))
     if date_of_birth:
-        first |= Q(date_of_birth=date_of_birth)
-    qs = qs.annotate(
-        _first=models.Case(
-            models.When(first, then=Value(0)), default=Value(1), output_field=models.IntegerField()
+        exact_first = models.Case(
+            models.When(date_of_birth=date_of_birth, then=Value(0)),
+            default=Value(1),
+            output_field=models.IntegerField(),
         )
-    ).order_by("_first", "-id")
-    rows = list(qs.values_list(*ROW_FIELDS)[:FETCH_LIMIT])
+        anywhere = base.filter(born_near & name_q).annotate(_first=exact_first)
+        queries.append(anywhere.order_by("_first", "-id"))
+    elif village is None:
+        # Only the names to go by: the limit bounds it.
+        queries.append(base.filter(name_q).order_by("-id"))
+    rows_by_id: dict[int, tuple[Any, ...]] = {}
+    for query in queries:
+        for row in query.values_list(*ROW_FIELDS)[:FETCH_LIMIT]:
+            rows_by_id.setdefault(row[0], row)
+    rows = list(rows_by_id.values())
     if not rows:
         return []
     probe = make_features(
