@@ -500,10 +500,13 @@ def candidates_for(
     starting like one of the names typed, or born within a year, or with no date of
     birth) and, anywhere the actor sees, persons born in the year typed or the year
     either side whose names have a word starting like the family name and one
-    starting like the given name. At most `FETCH_LIMIT` rows are scored (those in
-    the village and with the same date of birth first). Merged records are left out.
-    Nothing is written or audited: the caller shows the names to someone entitled to
-    see them.
+    starting like the given name. At most `FETCH_LIMIT` rows of each are scored (the
+    same date of birth first). Merged records are left out. Nothing is written or
+    audited: the caller shows the names to someone entitled to see them.
+
+    On the 1,000,000-person demo (SQLite, after ANALYZE) a facilitator's check takes
+    about 40 ms, a provincial officer's about 300 ms; an index on
+    Person.date_of_birth lets the database start from the birth-date range.
     """
     family_prefixes = _word_prefixes(family_name_local, family_name_latin)
     given_prefixes = _word_prefixes(given_name_local, given_name_latin)
