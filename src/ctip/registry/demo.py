@@ -469,7 +469,15 @@ def generate(
             object_repr=f"demo data {size}, seed {seed}",
             changes=audit.diff(None, counts),
         )
+    refresh_statistics()
     return DemoResult(True, size, seed, households, persons, len(hamlets))
+
+
+def refresh_statistics() -> None:
+    """Let the query planner see the new rows. SQLite has no statistics until ANALYZE,
+    and without them picks a full scan for scoped person queries."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def _iter_households(

@@ -195,6 +195,8 @@ class Person(TimeStampedModel):
         ordering = ["household_id", "id"]
         verbose_name = _("person")
         verbose_name_plural = _("persons")
+        # Registration-time duplicate checks and age-band searches filter on birth date.
+        indexes = [models.Index(fields=["date_of_birth"], name="registry_person_dob")]
         constraints = [
             models.UniqueConstraint(
                 fields=["external_id"],

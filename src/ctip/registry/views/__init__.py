@@ -24,7 +24,7 @@ from ctip.accounts.roles import CHANGE_PERSONS, EXPORT_PERSONS, VIEW_PERSONS
 from ctip.geography.selectors import AreaCodeError
 
 from .. import selectors
-from ..models import ConsentPurpose, Household, Person, Sex
+from ..models import ConsentPurpose, Household, Person, PersonMerge, Sex
 
 PAGE_SIZE = 50
 
@@ -177,6 +177,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "restricted": Person.objects.filter(pk=person.pk)
             .filter(selectors.restricted())
             .exists(),
+            "merge": PersonMerge.objects.filter(merged=person).order_by("-merged_at").first(),
             "can_change": access.can_act_in(request.user, CHANGE_PERSONS, person.household.village),
         },
     )

@@ -84,6 +84,7 @@ class Command(BaseCommand):
                 actor=SYSTEM, assistance_type=training, area=commune, as_of=today
             )
             built = f"; a {training.name} list of {made.entries.count()} in {commune.name}"
+        demo.refresh_statistics()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Assessed {assessed:,} young people, added {outcomes:,} later outcomes"
