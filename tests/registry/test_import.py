@@ -403,6 +403,32 @@ def test_an_invalid_file_leaves_the_registry_unchanged_even_after_writing_batche
     assert job.problems[0]["row"] == 7
 
 
+def test_an_import_finds_a_person_repeated_in_a_later_batch_and_writes_nothing(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(world.admin, write_csv(tmp_path / "v1.csv", sample_rows(village.code)))
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    rows = sample_rows(village.code)
+    rows[0]["address"] = rows[1]["address"] = rows[2]["address"] = "Changed"
+    rows.append(person("HH-7", "P-1", village.code, "Again"))  # updated in the first batch
+    rows.append(person("HH-7", "P-8", village.code, "New"))
+    rows.append(person("HH-7", "P-8", village.code, "New"))  # created two rows above
+    rows.append(person("HH-8", "P-8", village.code, "New"))  # in another batch
+    before = registry_state()
+
+    outcome = run(world.admin, write_csv(tmp_path / "v2.csv", rows))
+
+    assert [(r, c) for r, c, _m in problems(outcome)] == [
+        (7, "person_id"),
+        (9, "person_id"),
+        (10, "person_id"),
+    ]
+    assert "P-1 is also in an earlier row" in outcome.problems[0].message
+    assert "P-8 is also in row 8" in outcome.problems[1].message
+    assert registry_state() == before
+    assert Household.objects.get(external_id="HH-1").address == "Phum 1"
+
+
 def test_importing_the_same_file_again_updates_instead_of_adding(
     world: World, village: Area, tmp_path: Path
 ) -> None:

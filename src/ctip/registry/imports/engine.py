@@ -13,6 +13,7 @@ Rows are numbered as the file or spreadsheet shows them: the header is row 1.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import operator
@@ -35,7 +36,7 @@ from ..models import Household, Person
 from .fields import FIELDS_BY_NAME, HOUSEHOLD, MAX_AGE, Bad, Field, cell_text, mapping_errors
 from .reader import FileProblem, Table
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 5000
 MAX_PROBLEMS = 1000
 # Bound on the per-run cache of village codes (there are about 15,000 villages).
 _VILLAGE_CACHE = 50_000
@@ -176,14 +177,44 @@ def _in_size() -> int:
     return 10_000
 
 
-def _select(sql: str, keys: Sequence[Any], size: int) -> list[tuple[Any, ...]]:
-    """Rows of `sql` (whose one %s stands for an IN list) for all the keys."""
+KEYS = "IN (@keys)"
+
+
+def _select(
+    sql: str, keys: Sequence[Any], size: int, params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows of `sql` for all the keys: its "IN (@keys)" stands for the list of keys, and
+    `params` are the values of any %s before it.
+
+    On PostgreSQL the list is one array parameter (= ANY(%s)): planning a query with
+    thousands of parameters costs more than running it."""
+    if not keys:
+        return []
     out: list[tuple[Any, ...]] = []
     with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            c.execute(sql.replace(KEYS, "= ANY(%s)"), [*params, list(keys)])
+            return c.fetchall()
         for part in _chunks(keys, size):
-            c.execute(sql % ", ".join(["%s"] * len(part)), list(part))
+            c.execute(sql.replace(KEYS, f"IN ({', '.join(['%s'] * len(part))})"), [*params, *part])
             out.extend(c.fetchall())
     return out
+
+
+def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Many rows at once: COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    q = connection.ops.quote_name
+    names = ", ".join(q(c) for c in columns)
+    with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            with c.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            c.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
 class _Seen:
@@ -214,28 +245,22 @@ class _Seen:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
 
     def person_rows(self, keys: Sequence[str]) -> dict[str, int]:
-        sql = f"SELECT ext, row_number FROM {self.PERSONS} WHERE ext IN (%s)"  # noqa: S608
+        sql = f"SELECT ext, row_number FROM {self.PERSONS} WHERE ext {KEYS}"  # noqa: S608
         return {ext: row for ext, row in _select(sql, keys, self.in_size)}
 
     def add_persons(self, items: list[tuple[str, int]]) -> None:
-        if items:
-            with connection.cursor() as c:
-                sql = f"INSERT INTO {self.PERSONS} (ext, row_number) VALUES (%s, %s)"  # noqa: S608
-                c.executemany(sql, items)
+        _insert_rows(self.PERSONS, ("ext", "row_number"), items)
 
     def household_rows(self, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
-        sql = f"SELECT ext, sig, row_number FROM {self.HOUSEHOLDS} WHERE ext IN (%s)"  # noqa: S608
+        sql = f"SELECT ext, sig, row_number FROM {self.HOUSEHOLDS} WHERE ext {KEYS}"  # noqa: S608
         return {ext: (sig, row) for ext, sig, row in _select(sql, keys, self.in_size)}
 
     def code_rows(self, codes: Sequence[str]) -> dict[str, tuple[str, int]]:
-        sql = f"SELECT code, ext, row_number FROM {self.HOUSEHOLDS} WHERE code IN (%s)"  # noqa: S608
+        sql = f"SELECT code, ext, row_number FROM {self.HOUSEHOLDS} WHERE code {KEYS}"  # noqa: S608
         return {code: (ext, row) for code, ext, row in _select(sql, codes, self.in_size)}
 
     def add_households(self, items: list[tuple[str, str | None, str, int]]) -> None:
-        if items:
-            with connection.cursor() as c:
-                sql = f"INSERT INTO {self.HOUSEHOLDS} (ext, code, sig, row_number) VALUES (%s, %s, %s, %s)"  # noqa: S608, E501
-                c.executemany(sql, items)
+        _insert_rows(self.HOUSEHOLDS, ("ext", "code", "sig", "row_number"), items)
 
 
 @dataclass(slots=True)
@@ -374,7 +399,15 @@ class _Pass:
         self.allowed = _allowed_villages(actor)
         self._villages: dict[str, int | str] = {}
         self.in_size = _in_size()
+        # Persons above this id were written by this pass (see _match_persons).
+        self.max_person_id = (
+            Person.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            if write
+            else 2**62
+        )
         self.seen: _Seen | None = None
+        # Whether person ids are being remembered in self.seen (see _check_persons).
+        self.remembering = not write
         self._sql = _Sql(self)
 
     # --- problems ----------------------------------------------------------------
@@ -398,23 +431,45 @@ class _Pass:
             return self.outcome
         self.seen = _Seen(self.in_size)
         try:
-            batch: list[_Row] = []
+            raw: list[tuple[int, Sequence[Any]]] = []
             try:
-                for number, cells in self.table.rows:
-                    self.outcome.rows += 1
-                    batch.append(self._parse(number, cells))
-                    if len(batch) >= BATCH_ROWS:
-                        self._batch(batch)
-                        batch = []
+                for row in self.table.rows:
+                    raw.append(row)
+                    if len(raw) >= BATCH_ROWS:
+                        rows, raw = self._parse_all(raw), []
+                        self._batch(rows)
             except FileProblem as exc:
-                self._batch(batch)
-                batch = []
+                rows, raw = self._parse_all(raw), []
+                self._batch(rows)
                 self.outcome.add(Problem(exc.row, "", exc.message))
-            if batch:
-                self._batch(batch)
+            if raw:
+                rows, raw = self._parse_all(raw), []
+                self._batch(rows)
         finally:
             self.seen.close()
         return self.outcome
+
+    def _parse_all(self, raw: list[tuple[int, Sequence[Any]]]) -> list[_Row]:
+        self.outcome.rows += len(raw)
+        self._prefetch_villages(raw)
+        return [self._parse(number, cells) for number, cells in raw]
+
+    def _prefetch_villages(self, raw: list[tuple[int, Sequence[Any]]]) -> None:
+        """Resolve the batch's new village codes with one query."""
+        index = next(s[0] for s in self.hh_steps if s[2] == "village")
+        parse = FIELDS_BY_NAME["village"].parse
+        codes: set[str] = set()
+        for _number, cells in raw:
+            if index < len(cells):
+                cell = cells[index]
+                if cell not in self._villages:
+                    with contextlib.suppress(Bad):
+                        codes.add(parse(cell))
+        codes -= self._villages.keys()
+        codes.discard("")
+        if codes and len(self._villages) < _VILLAGE_CACHE:
+            for code, hit in _resolve_villages(codes, self.today).items():
+                self._villages[code] = self._allowed_village(code, hit)
 
     # --- one row -------------------------------------------------------------------------
 
@@ -600,20 +655,24 @@ class _Pass:
     def _village(self, code: str) -> int:
         hit = self._villages.get(code)
         if hit is None:
-            hit = _resolve_village(code, self.today)
-            if isinstance(hit, int) and self.allowed is not None and hit not in self.allowed:
-                hit = _("Village %(code)s is outside the areas where you may register people.") % {
-                    "code": code
-                }
+            hit = self._allowed_village(code, _resolve_villages({code}, self.today)[code])
             if len(self._villages) < _VILLAGE_CACHE:
                 self._villages[code] = hit
         if isinstance(hit, str):
             raise Bad(hit)
         return hit
 
+    def _allowed_village(self, code: str, hit: int | str) -> int | str:
+        if isinstance(hit, int) and self.allowed is not None and hit not in self.allowed:
+            return _("Village %(code)s is outside the areas where you may register people.") % {
+                "code": code
+            }
+        return hit
+
     # --- one batch ---------------------------------------------------------------------------
 
     def _batch(self, rows: list[_Row]) -> None:
+        assert self.seen is not None
         if rows:
             new_persons = self._check_persons(rows)
             plans = self._check_households(rows)
@@ -621,6 +680,10 @@ class _Pass:
             self._flush_problems()
             if self.write and self.outcome.ok:
                 self._sql.write(rows, plans, persons)
+            else:
+                # Not in the registry: remember them to find them again further down.
+                self.remembering = True
+                self.seen.add_persons(list(new_persons.items()))
         else:
             self._flush_problems()
         if self.progress:
@@ -628,7 +691,11 @@ class _Pass:
 
     def _check_persons(self, rows: list[_Row]) -> dict[str, int]:
         """Report person external ids seen twice in the file; return those first seen in
-        this batch, with their row."""
+        this batch, with their row.
+
+        Ids of rows written by this import are found in the registry itself (see
+        _match_persons); those of rows not written (a dry run, or an import that has met
+        a problem) are remembered in a temporary table."""
         assert self.seen is not None
         column = self.header_of["person_external_id"]
         first: dict[str, int] = {}
@@ -638,23 +705,27 @@ class _Pass:
             before = first.setdefault(r.person, r.number)
             if before != r.number:
                 self._duplicate_person(r, before, column)
+        if not self.remembering:
+            return first
         earlier = self.seen.person_rows(list(first))
         if earlier:
             for r in rows:
                 if r.person in earlier and first.get(r.person) == r.number:
                     self._duplicate_person(r, earlier[r.person], column)
             first = {ext: row for ext, row in first.items() if ext not in earlier}
-        self.seen.add_persons(list(first.items()))
         return first
 
-    def _duplicate_person(self, r: _Row, before: int, column: str) -> None:
+    def _duplicate_person(self, r: _Row, before: int | None, column: str) -> None:
         r.ok = False
-        self.problem(
-            r.number,
-            column,
-            _("Person external id %(id)s is also in row %(row)d; each person must appear once.")
-            % {"id": r.person, "row": before},
-        )
+        if before is None:
+            message = _(
+                "Person external id %(id)s is also in an earlier row; each person must appear once."
+            ) % {"id": r.person}
+        else:
+            message = _(
+                "Person external id %(id)s is also in row %(row)d; each person must appear once."
+            ) % {"id": r.person, "row": before}
+        self.problem(r.number, column, message)
 
     def _check_households(self, rows: list[_Row]) -> dict[str, _HouseholdPlan]:
         """Check that each household's rows agree, and plan the households first seen here."""
@@ -775,13 +846,10 @@ class _Pass:
     def _match_persons(self, rows: list[_Row], new: dict[str, int]) -> dict[str, tuple[Any, ...]]:
         """Persons already in the registry, by external id (of those first seen here):
         external id -> (id, village id, merged into, the four names)."""
-        found = {
-            ext: tuple(rest)
-            for ext, *rest in _select(self._sql.persons_by_ext, list(new), self.in_size)
-        }
-        self.outcome.persons_created += len(new) - len(found)
-        self.outcome.persons_updated += len(found)
+        sql, params = self._sql.persons_by_ext, (self.max_person_id, self._sql.stamp)
+        found = {ext: tuple(rest) for ext, *rest in _select(sql, list(new), self.in_size, params)}
         if not found:
+            self.outcome.persons_created += len(new)
             return found
         column = self.header_of["person_external_id"]
         for r in rows:
@@ -789,7 +857,10 @@ class _Pass:
             if known is None or new.get(r.person) != r.number:
                 continue
             _pk, village_id, merged_into = known[:3]
-            if merged_into:
+            if known[-1]:  # written by this import, from an earlier row
+                del found[r.person]
+                self._duplicate_person(r, None, column)
+            elif merged_into:
                 r.ok = False
                 self.problem(
                     r.number,
@@ -811,6 +882,8 @@ class _Pass:
                     )
                     % {"id": r.person},
                 )
+        self.outcome.persons_updated += len(found)
+        self.outcome.persons_created += len(new) - len(found)
         return found
 
 
@@ -825,25 +898,45 @@ def _allowed_villages(actor: Any) -> set[int] | None:
     )
 
 
-def _resolve_village(code: str, today: dt.date) -> int | str:
-    """The village an official code names (e.g. 20010301 or KH-20010301), or why not."""
-    raw = code.strip()
-    country = ""
-    bare = raw
+def _split_code(raw: str) -> tuple[str, list[str]]:
+    """'KH-20010301' -> ('KH', ['20010301']); a spreadsheet keeps 01020101 as the number
+    1020101, so a short all-digit code is also tried with its zeros back."""
+    country, bare = "", raw
     if len(raw) > 3 and raw[2] == "-" and raw[:2].isalpha():
         country, bare = raw[:2].upper(), raw[3:]
     candidates = [bare]
-    # A spreadsheet keeps 01020101 as the number 1020101.
     if bare.isdigit() and len(bare) < 8:
         candidates.append(bare.zfill(8))
-    for candidate in candidates:
-        qs = Area.objects.filter(code=candidate).exclude(level=Level.COUNTRY)
-        if country:
-            qs = qs.filter(country=country)
-        areas = list(qs.values_list("id", "level", "country", "valid_from", "valid_to"))
-        if areas:
-            break
-    else:
+    return country, candidates
+
+
+def _resolve_villages(codes: set[str], today: dt.date) -> dict[str, int | str]:
+    """The village each official code names (e.g. 20010301 or KH-20010301), or why none
+    does; one query for all of them."""
+    split = {code: _split_code(code.strip()) for code in codes}
+    wanted = {c for _country, candidates in split.values() for c in candidates}
+    by_code: dict[str, list[tuple[Any, ...]]] = {}
+    rows = (
+        Area.objects.filter(code__in=wanted)
+        .exclude(level=Level.COUNTRY)
+        .values_list("code", "id", "level", "country", "valid_from", "valid_to")
+    )
+    for code, *rest in rows:
+        by_code.setdefault(code, []).append(tuple(rest))
+    out: dict[str, int | str] = {}
+    for code, (country, candidates) in split.items():
+        areas: list[tuple[Any, ...]] = []
+        for candidate in candidates:
+            areas = [a for a in by_code.get(candidate, []) if not country or a[2] == country]
+            if areas:
+                break
+        out[code] = _one_village(code.strip(), areas, today)
+    return out
+
+
+def _one_village(raw: str, areas: list[tuple[Any, ...]], today: dt.date) -> int | str:
+    """Of the areas (id, level, country, valid from, valid to) a code names, the village."""
+    if not areas:
         return _("No village has the code %(code)s.") % {"code": raw}
     villages = [a for a in areas if a[1] == Level.VILLAGE]
     if not villages:
@@ -890,23 +983,25 @@ class _Sql:
         self.p = p
         ops = connection.ops
         q = ops.quote_name
-        self.copy = connection.vendor == "postgresql"
         self.stamp = ops.adapt_datetimefield_value(p.now)
         self._json: dict[tuple[str, ...], Any] = {}
         h, pt = q(Household._meta.db_table), q(Person._meta.db_table)
         self.h_table, self.p_table = h, pt
         ext, not_blank = q("external_id"), f"NOT ({q('external_id')} = '')"
-        # Each has one %s for an IN list. Quoted names of our own tables and columns;
-        # every value is a parameter. "NOT (... = '')" lets SQLite use the partial index.
+        # Quoted names of our own tables and columns; every value is a parameter.
+        # "NOT (... = '')" lets SQLite use the partial index on external ids.
         self.households_by_ext = (
-            f"SELECT {ext}, id, village_id FROM {h} WHERE {ext} IN (%s) AND {not_blank}"  # noqa: S608
+            f"SELECT {ext}, id, village_id FROM {h} WHERE {ext} {KEYS} AND {not_blank}"  # noqa: S608
         )
-        self.households_by_code = f"SELECT code, {ext} FROM {h} WHERE code IN (%s)"  # noqa: S608
+        self.households_by_code = f"SELECT code, {ext} FROM {h} WHERE code {KEYS}"  # noqa: S608
+        # The last column says whether this pass wrote the row (params: the largest
+        # person id before the pass, and the pass's time stamp).
         self.persons_by_ext = (
             f"SELECT p.{ext}, p.id, h.village_id, p.merged_into_id, p.family_name_local, "  # noqa: S608
-            "p.given_name_local, p.family_name_latin, p.given_name_latin "
+            "p.given_name_local, p.family_name_latin, p.given_name_latin, "
+            f"(p.id > %s OR p.{q('updated_at')} = %s) "
             f"FROM {pt} p JOIN {h} h ON h.id = p.household_id "
-            f"WHERE p.{ext} IN (%s) AND NOT (p.{ext} = '')"
+            f"WHERE p.{ext} {KEYS} AND NOT (p.{ext} = '')"
         )
         self.hh_insert_cols = [
             "created_at",
@@ -953,20 +1048,6 @@ class _Sql:
                 self._json[value] = hit
         return hit
 
-    def _insert(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        q = connection.ops.quote_name
-        names = ", ".join(q(c) for c in columns)
-        with connection.cursor() as c:
-            if self.copy:
-                with c.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                c.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
-
     def _household_data(self, data: list[Any]) -> list[Any]:
         out = data.copy()
         for i, attr in enumerate(HOUSEHOLD_DATA):
@@ -1000,7 +1081,7 @@ class _Sql:
                 data = self._household_data(household.data)
                 changed = [data[i] for i in self.hh_update_pos]
                 updates.append((household.village_id, *changed, plan.code, stamp, plan.existing_id))
-        self._insert(self.h_table, self.hh_insert_cols, inserts)
+        _insert_rows(self.h_table, self.hh_insert_cols, inserts)
         if updates:
             with connection.cursor() as c:
                 c.executemany(self.hh_update_sql, updates)
@@ -1034,7 +1115,7 @@ class _Sql:
             ]
             changed = [data[i] for i in update_pos]
             updates.append((household_id, *changed, _search_text(*names), stamp, known[0]))
-        self._insert(self.p_table, self.p_insert_cols, inserts)
+        _insert_rows(self.p_table, self.p_insert_cols, inserts)
         if updates:
             with connection.cursor() as c:
                 c.executemany(self.p_update_sql, updates)
