@@ -196,9 +196,20 @@ def _select(
             c.execute(sql.replace(KEYS, "= ANY(%s)"), [*params, list(keys)])
             return c.fetchall()
         for part in _chunks(keys, size):
-            c.execute(sql.replace(KEYS, f"IN ({', '.join(['%s'] * len(part))})"), [*params, *part])
+            # Lists padded (with NULL, which matches nothing) to a few lengths, so a few
+            # prepared statements serve a whole file: sqlite3 caches each distinct one.
+            length = min(_padded(len(part)), size)
+            values = [*params, *part, *([None] * (length - len(part)))]
+            c.execute(sql.replace(KEYS, f"IN ({', '.join(['%s'] * length)})"), values)
             out.extend(c.fetchall())
     return out
+
+
+def _padded(n: int) -> int:
+    length = 16
+    while length < n:
+        length *= 4
+    return length
 
 
 def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -961,18 +972,11 @@ def _village_code(village_id: str) -> str:
     return f"{area[0]}-{area[1]}" if area else village_id
 
 
-_PROBE = Person()
-
-
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=8192)
 def _search_text(family_local: str, given_local: str, family_latin: str, given_latin: str) -> str:
-    """services.person_search_text for these names (a bounded cache: names repeat)."""
-    probe = _PROBE
-    probe.family_name_local = family_local
-    probe.given_name_local = given_local
-    probe.family_name_latin = family_latin
-    probe.given_name_latin = given_latin
-    return services.person_search_text(probe)
+    """The person's search text as registration writes it (names folded, spelling-variant
+    keys); remembered for the last names seen, as they repeat."""
+    return services.search_text_for(family_local, given_local, family_latin, given_latin)
 
 
 class _Sql:

@@ -393,7 +393,7 @@ def _parse_date(raw: Any) -> dt.date | None:
         ) from None
 
 
-parse_date = _cached(_parse_date, 20_000)
+parse_date = _cached(_parse_date, 8192)
 
 # --- the fields ------------------------------------------------------------------------
 
