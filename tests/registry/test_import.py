@@ -276,7 +276,7 @@ def test_the_dry_run_names_each_bad_cell_by_row_and_column_and_writes_nothing(
     assert "in the future" in by_place[(3, "date_of_birth")]
     assert "over 120 years" in by_place[(4, "date_of_birth")]
     assert "No village has the code 99999999" in by_place[(5, "village_code")]
-    assert f"{commune.code} is a Commune, not a village" in by_place[(6, "village_code")]
+    assert f"{commune.code} is a commune, not a village" in by_place[(6, "village_code")]
     assert "also in row 2" in by_place[(7, "person_id")]
     assert "formula" in by_place[(8, "given_name_latin")]
     assert "formula" in by_place[(9, "address")]

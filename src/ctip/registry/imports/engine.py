@@ -293,7 +293,6 @@ class _Household:
 @dataclass(slots=True)
 class _Row:
     number: int
-    ok: bool
     household: _Household
     person: str  # external id; '' when missing or not valid
     data: list[Any]  # values in PERSON_DATA order (defaults where not mapped)
@@ -504,9 +503,7 @@ class _Pass:
         return values
 
     def _parse(self, number: int, cells: Sequence[Any]) -> _Row:
-        fits = True
         if len(cells) != self.width:
-            fits = len(cells) < self.width
             cells = self._fit(number, cells)
         # A household's rows usually follow each other with the same household cells:
         # those are parsed once.
@@ -524,7 +521,7 @@ class _Pass:
             cells_read = self._p_cells(cells)
             values = [parse(c) for parse, c in zip(self._p_parsers, cells_read, strict=True)]
         except Bad:
-            return self._parse_person(number, cells, household, fits)
+            return self._parse_person(number, cells, household)
         values.extend(self._p_fill)
         data = list(self._p_assemble(values))
         person, age = data[P_EXT], data[P_AGE]
@@ -537,17 +534,15 @@ class _Pass:
             and (data[GIVEN_LOCAL] or data[GIVEN_LATIN])
             and (born is None or self.earliest_birth <= born <= self.today)
         ):
-            return self._parse_person(number, cells, household, fits)
+            return self._parse_person(number, cells, household)
         if age is not None:
             if born is not None:
-                return self._parse_person(number, cells, household, fits)
+                return self._parse_person(number, cells, household)
             data[DOB] = _estimated_birth(age, self.today)
             data[ESTIMATED] = True
-        return _Row(number, fits and household.ok, household, person, data)
+        return _Row(number, household, person, data)
 
-    def _parse_person(
-        self, number: int, cells: Sequence[Any], household: _Household, fits: bool
-    ) -> _Row:
+    def _parse_person(self, number: int, cells: Sequence[Any], household: _Household) -> _Row:
         problems: list[tuple[str, str]] = []
         bad: set[str] = set()
         values = self._cells(cells, self.person_steps, problems, bad)
@@ -578,7 +573,7 @@ class _Pass:
             bad.add("given_name_local")
         if self.has_birth:
             self._check_birth(number, data, age, bad)
-        return _Row(number, fits and household.ok and not bad, household, person, data)
+        return _Row(number, household, person, data)
 
     def _fit(self, number: int, cells: Sequence[Any]) -> list[Any]:
         """A row with as many cells as the file has columns (reporting extra ones)."""
@@ -727,7 +722,6 @@ class _Pass:
         return first
 
     def _duplicate_person(self, r: _Row, before: int | None, column: str) -> None:
-        r.ok = False
         if before is None:
             message = _(
                 "Person external id %(id)s is also in an earlier row; each person must appear once."
@@ -765,7 +759,6 @@ class _Pass:
                 continue
             household_id, village_id = known
             if self.allowed is not None and village_id not in self.allowed:
-                first.ok = False
                 self.problem(
                     first.number,
                     self.header_of["household_external_id"],
@@ -809,7 +802,6 @@ class _Pass:
         for code, ext in _select(self._sql.households_by_code, list(setting), self.in_size):
             p = setting[code]
             if ext != p.row.household.ext:
-                p.row.ok = False
                 self.problem(
                     p.row.number,
                     self._code_column(p),
@@ -823,7 +815,6 @@ class _Pass:
         return self.header_of["household_external_id"]
 
     def _code_taken(self, p: _HouseholdPlan, other: str, row: int) -> None:
-        p.row.ok = False
         self.problem(
             p.row.number,
             self._code_column(p),
@@ -833,7 +824,6 @@ class _Pass:
         p.code = None
 
     def _disagreement(self, r: _Row, ref_sig: str, ref_row: int) -> None:
-        r.ok = False
         if self.outcome.full:
             self.outcome.problem_count += 1  # counted; not worth naming the columns
             return
@@ -872,7 +862,6 @@ class _Pass:
                 del found[r.person]
                 self._duplicate_person(r, None, column)
             elif merged_into:
-                r.ok = False
                 self.problem(
                     r.number,
                     column,
@@ -883,7 +872,6 @@ class _Pass:
                     % {"id": r.person, "kept": merged_into},
                 )
             elif self.allowed is not None and village_id not in self.allowed:
-                r.ok = False
                 self.problem(
                     r.number,
                     column,
@@ -951,7 +939,7 @@ def _one_village(raw: str, areas: list[tuple[Any, ...]], today: dt.date) -> int 
         return _("No village has the code %(code)s.") % {"code": raw}
     villages = [a for a in areas if a[1] == Level.VILLAGE]
     if not villages:
-        level = Level(areas[0][1]).label
+        level = str(Level(areas[0][1]).label).lower()
         return _("%(code)s is a %(level)s, not a village.") % {"code": raw, "level": level}
     current = [
         a for a in villages if (a[3] is None or a[3] <= today) and (a[4] is None or a[4] >= today)
