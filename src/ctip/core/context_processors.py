@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ctip.accounts import access
 from ctip.accounts.roles import (
+    IMPORT_REGISTRY,
     MANAGE_INSTRUMENTS,
     MANAGE_USERS,
     MERGE_PERSONS,
@@ -25,6 +26,7 @@ NAV = [
     ("vulnerability:assessment-list", _("Assessments"), VIEW_PERSONS),
     ("vulnerability:targeting-list", _("Targeting"), VIEW_PERSONS),
     ("registry:duplicate-list", _("Duplicates"), MERGE_PERSONS),
+    ("registry:import-list", _("Imports"), IMPORT_REGISTRY),
     ("vulnerability:instrument-list", _("Instruments"), MANAGE_INSTRUMENTS),
     ("vulnerability:calibration-list", _("Calibration"), MANAGE_INSTRUMENTS),
     ("geography:browse", _("Areas"), VIEW_AREAS),

@@ -36,11 +36,11 @@ from ..models import (
     SchoolStatus,
     Sex,
 )
+from ..services import FORMULA_PREFIXES, MAX_AGE
 
-MAX_AGE = 120
-# A cell starting with one of these runs as a formula when the file is opened in a
-# spreadsheet (=HYPERLINK(...), +cmd|..., -2+3, @SUM(...)).
-FORMULA_START = ("=", "+", "-", "@")
+# The registry's own limits: a cell starting with one of FORMULA_PREFIXES runs as a
+# formula when the file is opened in a spreadsheet (=HYPERLINK(...), +cmd|..., @SUM(...)).
+FORMULA_START = FORMULA_PREFIXES
 
 
 class Bad(ValueError):

@@ -78,7 +78,7 @@ def _not_utf8(row: int, exc: UnicodeDecodeError, position: int) -> FileProblem:
     return FileProblem(
         _(
             "The file is not UTF-8 text (byte 0x%(byte)s at position %(pos)d of this row "
-            "cannot be read). Save it from the spreadsheet as \u201cCSV UTF-8\u201d and try again."
+            "cannot be read). Save it from the spreadsheet as “CSV UTF-8” and try again."
         )
         % {"byte": exc.object[exc.start : exc.start + 1].hex().upper(), "pos": position + 1},
         row=row,
@@ -98,7 +98,7 @@ def _csv_table(f: IO[bytes], path: Path) -> Table:
     if start.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileProblem(
             _(
-                "The file is UTF-16 text. Save it from the spreadsheet as \u201cCSV UTF-8\u201d "
+                "The file is UTF-16 text. Save it from the spreadsheet as “CSV UTF-8” "
                 "and try again."
             ),
             row=1,
