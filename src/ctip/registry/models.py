@@ -196,7 +196,12 @@ class Person(TimeStampedModel):
         verbose_name = _("person")
         verbose_name_plural = _("persons")
         # Registration-time duplicate checks and age-band searches filter on birth date.
-        indexes = [models.Index(fields=["date_of_birth"], name="registry_person_dob")]
+        # Scoped lists count the live (not merged) members of many households: this
+        # index answers that without reading the person rows.
+        indexes = [
+            models.Index(fields=["date_of_birth"], name="registry_person_dob"),
+            models.Index(fields=["household", "merged_into"], name="registry_person_hh_live"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["external_id"],
