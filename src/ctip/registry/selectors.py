@@ -42,13 +42,16 @@ def persons_visible_to(actor: Any, *, include_merged: bool = False) -> QuerySet[
     return qs if include_merged else qs.filter(merged_into__isnull=True)
 
 
-def restricted() -> Q:
+def restricted(person_ref: str = "pk") -> Q:
     """Persons whose registration consent was withdrawn (and not given again): kept, but
-    no longer processed: left out of searches, exports, assessments and targeting."""
+    no longer processed: left out of searches, exports, assessments and targeting.
+    `person_ref` names the person id on other rows (e.g. "person_id" for entries)."""
     withdrawn = Consent.objects.filter(
-        person_id=OuterRef("pk"), purpose=ConsentPurpose.REGISTRATION, withdrawn_at__isnull=False
+        person_id=OuterRef(person_ref),
+        purpose=ConsentPurpose.REGISTRATION,
+        withdrawn_at__isnull=False,
     )
-    return Q(Exists(withdrawn)) & ~Q(has_consent(ConsentPurpose.REGISTRATION))
+    return Q(Exists(withdrawn)) & ~Q(has_consent(ConsentPurpose.REGISTRATION, person_ref))
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
