@@ -479,6 +479,26 @@ def _starts_a_word(prefixes: set[str]) -> Q:
     return cond
 
 
+# A registration is held back, for the user to confirm, from this score up.
+REGISTRATION_HOLD_SCORE = 0.8
+
+
+def registration_candidates(actor: Any, values: dict[str, Any], village: Area) -> list[Candidate]:
+    """The possible duplicates that hold back registering a person with `values` (the
+    person fields a registration form or API call carries) in `village`."""
+    return candidates_for(
+        actor,
+        given_name_local=values.get("given_name_local", ""),
+        family_name_local=values.get("family_name_local", ""),
+        given_name_latin=values.get("given_name_latin", ""),
+        family_name_latin=values.get("family_name_latin", ""),
+        sex=values.get("sex", ""),
+        date_of_birth=values.get("date_of_birth"),
+        village=village,
+        min_score=REGISTRATION_HOLD_SCORE,
+    )
+
+
 def candidates_for(
     actor: Any,
     *,

@@ -25,6 +25,7 @@ from ctip.accounts.roles import VIEW_PERSONS
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 
 from .. import selectors, services
+from ..dedup import registration_candidates
 from ..models import Consent, Household, Person, Sex
 from .serializers import (
     ConsentInputSerializer,
@@ -40,8 +41,6 @@ from .serializers import (
     PersonUpdateSerializer,
     WithdrawSerializer,
 )
-
-DUPLICATE_WARNING_SCORE = 0.8
 
 
 class CanViewPersons(permissions.BasePermission):
@@ -233,22 +232,7 @@ class PersonViewSet(
         household = selectors.household_get(request.user, values.pop("household"))
         confirmed = values.pop("confirm_not_duplicate", False)
         if not confirmed:
-            from ..dedup import candidates_for
-
-            candidates = [
-                c
-                for c in candidates_for(
-                    request.user,
-                    given_name_local=values.get("given_name_local", ""),
-                    family_name_local=values.get("family_name_local", ""),
-                    given_name_latin=values.get("given_name_latin", ""),
-                    family_name_latin=values.get("family_name_latin", ""),
-                    sex=values.get("sex", ""),
-                    date_of_birth=values.get("date_of_birth"),
-                    village=household.village,
-                )
-                if c.score >= DUPLICATE_WARNING_SCORE
-            ]
+            candidates = registration_candidates(request.user, values, household.village)
             if candidates:
                 return Response(
                     {

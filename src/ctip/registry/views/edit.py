@@ -22,6 +22,7 @@ from ctip.accounts.roles import CHANGE_PERSONS
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 
 from .. import selectors, services
+from ..dedup import registration_candidates
 from ..forms import (
     ConsentForm,
     HouseholdCreateForm,
@@ -32,7 +33,6 @@ from ..forms import (
 )
 from ..models import Consent, Person
 
-DUPLICATE_WARNING_SCORE = 0.8
 _MEMBER_KEY = re.compile(r"^members\[(\d+)\]\.(\w+)$")
 
 
@@ -43,25 +43,6 @@ def _add_errors(form: forms.Form, exc: ValidationError) -> None:
 
 class _Confirm(forms.Form):
     confirm = forms.BooleanField(required=False)
-
-
-def _possible_duplicates(actor: Any, values: dict[str, Any], village: Any) -> list[Any]:
-    from ..dedup import candidates_for
-
-    return [
-        c
-        for c in candidates_for(
-            actor,
-            given_name_local=values.get("given_name_local", ""),
-            family_name_local=values.get("family_name_local", ""),
-            given_name_latin=values.get("given_name_latin", ""),
-            family_name_latin=values.get("family_name_latin", ""),
-            sex=values.get("sex", ""),
-            date_of_birth=values.get("date_of_birth"),
-            village=village,
-        )
-        if c.score >= DUPLICATE_WARNING_SCORE
-    ]
 
 
 @login_required
@@ -90,7 +71,7 @@ def household_create(request: HttpRequest) -> HttpResponse:
             if not confirm.cleaned_data["confirm"]:
                 for (i, _f), v in zip(rows, values, strict=True):
                     duplicates.extend(
-                        (i + 1, c) for c in _possible_duplicates(request.user, v, village)
+                        (i + 1, c) for c in registration_candidates(request.user, v, village)
                     )
             if not duplicates:
                 try:
@@ -153,7 +134,7 @@ def person_add(request: HttpRequest, household_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and confirm.is_valid():
         values = form.service_values(timezone.localdate())
         if not confirm.cleaned_data["confirm"]:
-            duplicates = _possible_duplicates(request.user, values, household.village)
+            duplicates = registration_candidates(request.user, values, household.village)
         if not duplicates:
             try:
                 person = services.person_create(actor=request.user, household=household, **values)
