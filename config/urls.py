@@ -7,6 +7,7 @@ urlpatterns = [
     path("areas/", include("ctip.geography.urls")),
     path("registry/", include("ctip.registry.urls")),
     path("", include("ctip.vulnerability.urls")),
+    path("", include("ctip.interventions.urls")),
     path("api/v1/", include("config.api_urls")),
 ]
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "ctip.geography",
     "ctip.registry",
     "ctip.vulnerability",
+    "ctip.interventions",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT: Path | None = VAR_DIR / "static"
 STATICFILES_DIRS = [SRC_DIR / "static"]
+# Uploaded files (awareness materials). Never served as public media: a view checks
+# the reader's permission and streams the file.
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
 
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = VAR_DIR / "mail"

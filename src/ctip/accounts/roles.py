@@ -21,6 +21,8 @@ MERGE_PERSONS = "persons.merge"
 IMPORT_REGISTRY = "registry.import"
 MANAGE_INSTRUMENTS = "instruments.manage"
 DECIDE_TARGETING = "targeting.decide"
+RECORD_INTERVENTIONS = "interventions.record"
+MANAGE_INTERVENTIONS = "interventions.manage"
 
 PERMISSIONS: dict[str, Promise] = {
     VIEW_AREAS: _("Browse administrative areas"),
@@ -36,6 +38,14 @@ PERMISSIONS: dict[str, Promise] = {
     IMPORT_REGISTRY: _("Import households and persons from files"),
     MANAGE_INSTRUMENTS: _("Edit and publish vulnerability instruments and eligibility rules"),
     DECIDE_TARGETING: _("Build targeting lists and record committee decisions"),
+    RECORD_INTERVENTIONS: _(
+        "Record interventions: events and attendance, enrolments, loans and repayments,"
+        " savings, activities, education support, participation, follow-up visits"
+    ),
+    MANAGE_INTERVENTIONS: _(
+        "Set up interventions: courses, loan products and write-offs, migration wage"
+        " benchmarks, follow-up plans, the materials library"
+    ),
 }
 
 
@@ -72,6 +82,8 @@ ROLES: dict[str, Role] = {
                     IMPORT_REGISTRY,
                     MANAGE_INSTRUMENTS,
                     DECIDE_TARGETING,
+                    RECORD_INTERVENTIONS,
+                    MANAGE_INTERVENTIONS,
                 }
             ),
         ),
@@ -99,6 +111,8 @@ ROLES: dict[str, Role] = {
                     MERGE_PERSONS,
                     IMPORT_REGISTRY,
                     DECIDE_TARGETING,
+                    RECORD_INTERVENTIONS,
+                    MANAGE_INTERVENTIONS,
                 }
             ),
         ),
@@ -106,7 +120,9 @@ ROLES: dict[str, Role] = {
             "facilitator",
             _("Community facilitator"),
             _("Registers and follows households in their commune or village."),
-            frozenset({VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, VIEW_AGGREGATES}),
+            frozenset(
+                {VIEW_AREAS, VIEW_PERSONS, CHANGE_PERSONS, VIEW_AGGREGATES, RECORD_INTERVENTIONS}
+            ),
         ),
         Role(
             "donor",

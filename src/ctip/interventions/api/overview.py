@@ -1,0 +1,7 @@
+"""API of the interventions app: overview. api/urls.py mounts this router."""
+
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()

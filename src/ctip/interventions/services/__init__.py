@@ -1,0 +1,1 @@
+"""Writes of the interventions app, one module per component (rule 1)."""

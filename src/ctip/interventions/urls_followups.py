@@ -1,0 +1,7 @@
+"""Pages of the interventions app: followups. Mounted by interventions/urls.py."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
