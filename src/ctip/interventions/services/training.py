@@ -1,0 +1,756 @@
+"""Vocational training (R9, R10): courses, enrolment of approved persons from a
+targeting list (or one by one), sessions and their attendance register, completion
+with a certificate (which schedules the 3/6/12-month follow-ups) and dropping out.
+
+Setting up a course needs MANAGE_INTERVENTIONS in its area; recording enrolments,
+sessions, attendance and completions needs RECORD_INTERVENTIONS where the trainee
+lives. A course serving a province is shared by the facilitators of its communes:
+each records for the trainees of their own areas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ctip.accounts import access
+from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS
+from ctip.core import audit
+from ctip.geography.models import Area
+from ctip.registry.consent import has_consent
+from ctip.registry.models import ConsentPurpose, Currency, Person
+from ctip.registry.selectors import persons_visible_to, restricted
+from ctip.registry.services import FORMULA_PREFIXES
+from ctip.vulnerability.models import Decision, TargetingEntry, TargetingList
+from ctip.vulnerability.targeting import targeting_lists_visible_to
+
+from ..followup_plans import follow_ups_schedule
+from ..models import (
+    Component,
+    Course,
+    CourseSession,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    SessionAttendance,
+)
+
+MAX_AMOUNT = Decimal("99999999999999.99")  # max_digits=16, decimal_places=2
+MAX_SESSIONS = 500
+MAX_CAPACITY = 10000
+COURSE_TEXT = ("title", "trade", "provider", "location")
+COURSE_FIELDS = (
+    *COURSE_TEXT,
+    "area",
+    "starts_on",
+    "ends_on",
+    "sessions_planned",
+    "capacity",
+    "cost_per_trainee",
+    "currency",
+    "targeting_list",
+    "status",
+)
+# Enrolments are not made into a course that is over or called off.
+CLOSED = (CourseStatus.FINISHED, CourseStatus.CANCELLED)
+
+
+# --------------------------------------------------------------------------------------
+# Small checks shared by the writes below.
+
+
+def _user(actor: Any) -> Any:
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Area):
+        return value.code
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+def _text(value: Any, field: str, errors: dict[str, str], *, limit: int, required: bool) -> str:
+    text = str(value or "").strip()
+    if required and not text:
+        errors[field] = _("This field is required.")
+    elif text.startswith(FORMULA_PREFIXES):
+        errors[field] = _(
+            "Text may not start with %(chars)s (it could run as a spreadsheet formula)."
+        ) % {"chars": " ".join(FORMULA_PREFIXES)}
+    elif len(text) > limit:
+        errors[field] = _("At most %(n)s characters.") % {"n": limit}
+    return text
+
+
+def _date(value: Any, field: str, errors: dict[str, str], *, past: bool) -> dt.date | None:
+    """A date (or ISO text); with `past`, not after today (it records what happened)."""
+    if value in (None, ""):
+        errors[field] = _("Give the date.")
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value))
+        except ValueError:
+            errors[field] = _("Give the date as YYYY-MM-DD.")
+            return None
+    if past and value > timezone.localdate():
+        errors[field] = _("%(day)s is in the future.") % {"day": value.isoformat()}
+    return value
+
+
+def _amount(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        errors[field] = _("Give an amount such as 150000 or 12.50.")
+        return None
+    if not amount.is_finite():
+        errors[field] = _("Give an amount such as 150000 or 12.50.")
+        return None
+    if amount < 0:
+        errors[field] = _("The amount cannot be negative.")
+        return None
+    if amount != amount.quantize(Decimal("0.01")):
+        errors[field] = _("At most 2 decimal places.")
+        return None
+    if amount > MAX_AMOUNT:
+        errors[field] = _("The amount is too large.")
+        return None
+    return amount.quantize(Decimal("0.01"))
+
+
+def _whole(
+    value: Any, field: str, errors: dict[str, str], *, low: int, high: int, optional: bool = False
+) -> int | None:
+    if value in (None, "") and optional:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        errors[field] = _("Give a whole number.")
+        return None
+    if not low <= number <= high:
+        errors[field] = _("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high}
+        return None
+    return number
+
+
+def _overlaps(a: Area, b: Area) -> bool:
+    """One area lies within the other (or they are the same)."""
+    return a.path.startswith(b.path) or b.path.startswith(a.path)
+
+
+def _overlaps_path(path: str, scope: str) -> bool:
+    return path.startswith(scope) or scope.startswith(path)
+
+
+def may_record_for(actor: Any, course: Course) -> bool:
+    """Whether the actor records for some trainees of the course: they hold
+    RECORD_INTERVENTIONS in the course's area, or in a part of it."""
+    paths = access.scope_paths(actor, RECORD_INTERVENTIONS)
+    return any(_overlaps_path(course.area.path, p) for p in paths)
+
+
+def _require_record_for(actor: Any, course: Course) -> None:
+    access.require(actor, RECORD_INTERVENTIONS)
+    if not may_record_for(actor, course):
+        raise PermissionDenied(RECORD_INTERVENTIONS)
+
+
+def _name(person: Person) -> str:
+    return person.full_name or _("Person %(id)s") % {"id": person.pk}
+
+
+# --------------------------------------------------------------------------------------
+# Courses.
+
+
+def _clean_course(actor: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    limits = {"title": 200, "trade": 100, "provider": 200, "location": 200}
+    for field in COURSE_TEXT:
+        out[field] = _text(
+            values.get(field),
+            field,
+            errors,
+            limit=limits[field],
+            required=field != "location",
+        )
+    area = values.get("area")
+    if not isinstance(area, Area):
+        errors["area"] = _("Give the area the course serves.")
+    out["area"] = area
+    out["starts_on"] = _date(values.get("starts_on"), "starts_on", errors, past=False)
+    out["ends_on"] = _date(values.get("ends_on"), "ends_on", errors, past=False)
+    if out["starts_on"] and out["ends_on"] and out["ends_on"] < out["starts_on"]:
+        errors["ends_on"] = _("The course cannot end before it starts (%(day)s).") % {
+            "day": out["starts_on"].isoformat()
+        }
+    out["sessions_planned"] = _whole(
+        values.get("sessions_planned") or 0, "sessions_planned", errors, low=0, high=MAX_SESSIONS
+    )
+    out["capacity"] = _whole(
+        values.get("capacity"), "capacity", errors, low=1, high=MAX_CAPACITY, optional=True
+    )
+    cost = values.get("cost_per_trainee")
+    if cost in (None, ""):
+        errors["cost_per_trainee"] = _("Give the cost per trainee (0 when free).")
+    else:
+        out["cost_per_trainee"] = _amount(cost, "cost_per_trainee", errors)
+    currency = values.get("currency") or ""
+    if currency not in Currency.values:
+        errors["currency"] = _("Choose KHR, VND or USD.")
+    out["currency"] = currency
+    status = values.get("status") or CourseStatus.PLANNED
+    if status not in CourseStatus.values:
+        errors["status"] = _("Choose planned, running, finished or cancelled.")
+    out["status"] = status
+    tl = values.get("targeting_list")
+    if tl is not None:
+        if not isinstance(tl, TargetingList) or not (
+            targeting_lists_visible_to(actor).filter(pk=tl.pk).exists()
+        ):
+            errors["targeting_list"] = _("This targeting list is not one of your areas.")
+        elif isinstance(area, Area) and not _overlaps(tl.area, area):
+            errors["targeting_list"] = _(
+                "The list is for %(list_area)s, outside the course's area %(area)s."
+            ) % {"list_area": tl.area.name, "area": area.name}
+    out["targeting_list"] = tl
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _course_snapshot(course: Course) -> dict[str, Any]:
+    return {f: _json(getattr(course, f)) for f in COURSE_FIELDS}
+
+
+@transaction.atomic
+def course_create(*, actor: Any, **values: Any) -> Course:
+    """Set up a course in an area (needs MANAGE_INTERVENTIONS there)."""
+    access.require(actor, MANAGE_INTERVENTIONS)
+    area = values.get("area")
+    if isinstance(area, Area):
+        access.require_in(actor, MANAGE_INTERVENTIONS, area)
+    data = _clean_course(actor, values)
+    course = Course.objects.create(**data, created_by=_user(actor))
+    audit.record(actor=actor, action="create", obj=course, changes=_course_snapshot(course))
+    return course
+
+
+@transaction.atomic
+def course_update(*, actor: Any, course: Course, **changes: Any) -> Course:
+    """Change a course (needs MANAGE_INTERVENTIONS in its area, and in the new area when
+    it moves). Places cannot go below the trainees already taking them, and the area
+    cannot leave out a trainee."""
+    course = Course.objects.select_for_update().select_related("area").get(pk=course.pk)
+    access.require_in(actor, MANAGE_INTERVENTIONS, course.area)
+    new_area = changes.get("area", course.area)
+    if isinstance(new_area, Area) and new_area.pk != course.area_id:
+        access.require_in(actor, MANAGE_INTERVENTIONS, new_area)
+    values = {f: getattr(course, f) for f in COURSE_FIELDS}
+    values.update({k: v for k, v in changes.items() if k in COURSE_FIELDS})
+    data = _clean_course(actor, values)
+    errors: dict[str, str] = {}
+    taking = course.enrolments.exclude(status=EnrolmentStatus.DROPPED_OUT)
+    if data["capacity"] is not None and taking.count() > data["capacity"]:
+        errors["capacity"] = _("%(n)s trainees already hold places.") % {"n": taking.count()}
+    if data["area"].pk != course.area_id:
+        outside = (
+            course.enrolments.exclude(
+                person__household__village__path__startswith=data["area"].path
+            )
+            .select_related("person")
+            .first()
+        )
+        if outside is not None:
+            errors["area"] = _("%(name)s, enrolled, lives outside %(area)s.") % {
+                "name": _name(outside.person),
+                "area": data["area"].name,
+            }
+    if errors:
+        raise ValidationError(errors)
+    before = _course_snapshot(course)
+    for field, value in data.items():
+        setattr(course, field, value)
+    course.save()
+    changed = audit.diff(before, _course_snapshot(course))
+    if changed:
+        audit.record(actor=actor, action="update", obj=course, changes=changed)
+    return course
+
+
+# --------------------------------------------------------------------------------------
+# Enrolment.
+
+
+def _locked_course(course: Course) -> Course:
+    return (
+        Course.objects.select_for_update()
+        .select_related("area", "targeting_list")
+        .get(pk=course.pk)
+    )
+
+
+def places_left(course: Course) -> int | None:
+    if course.capacity is None:
+        return None
+    taken = course.enrolments.exclude(status=EnrolmentStatus.DROPPED_OUT).count()
+    return max(course.capacity - taken, 0)
+
+
+def _course_open(course: Course, errors: dict[str, Any]) -> None:
+    if course.status in CLOSED:
+        errors["course"] = _("The course is %(status)s: nobody can be enrolled.") % {
+            "status": CourseStatus(course.status).label.lower()
+        }
+
+
+def _person_problems(actor: Any, course: Course, persons: Iterable[Person]) -> dict[int, str]:
+    """Why each person (if at all) cannot be enrolled in the course: outside the actor's
+    areas, the course's area, restricted, or without consent for services. Four
+    queries whatever the number of persons."""
+    persons = list(persons)
+    ids = [p.pk for p in persons]
+    visible = set(persons_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+    live = set(
+        Person.objects.filter(pk__in=ids)
+        .exclude(restricted())
+        .filter(has_consent(ConsentPurpose.SERVICES))
+        .values_list("pk", flat=True)
+    )
+    is_restricted = set(
+        Person.objects.filter(pk__in=ids).filter(restricted()).values_list("pk", flat=True)
+    )
+    villages = dict(Person.objects.filter(pk__in=ids).values_list("pk", "household__village__path"))
+    record_paths = access.scope_paths(actor, RECORD_INTERVENTIONS)
+    problems: dict[int, str] = {}
+    for p in persons:
+        name = _name(p)
+        path = villages.get(p.pk) or ""
+        if p.pk not in visible:
+            problems[p.pk] = _("%(name)s is not a person in your areas.") % {"name": name}
+        elif not any(path.startswith(s) for s in record_paths):
+            problems[p.pk] = _("You may not record interventions where %(name)s lives.") % {
+                "name": name
+            }
+        elif not path.startswith(course.area.path):
+            problems[p.pk] = _("%(name)s lives outside the course's area (%(area)s).") % {
+                "name": name,
+                "area": course.area.name,
+            }
+        elif p.pk in is_restricted:
+            problems[p.pk] = _(
+                "%(name)s withdrew consent to registration: their record is no longer used."
+            ) % {"name": name}
+        elif p.pk not in live:
+            problems[p.pk] = _(
+                "%(name)s has no consent for referral to and delivery of services."
+            ) % {"name": name}
+    return problems
+
+
+def _audit_enrolment(actor: Any, enrolment: Enrolment) -> None:
+    audit.record(
+        actor=actor,
+        action="create",
+        obj=enrolment,
+        object_repr=f"{enrolment.course.title[:120]} · {_name(enrolment.person)}"[:200],
+        changes={
+            "course": enrolment.course_id,
+            "person": enrolment.person_id,
+            "targeting_entry": enrolment.targeting_entry_id,
+            "enrolled_on": enrolment.enrolled_on.isoformat(),
+        },
+    )
+
+
+@transaction.atomic
+def enrolments_from_list(
+    *,
+    actor: Any,
+    course: Course,
+    entries: Iterable[TargetingEntry | int],
+    enrolled_on: dt.date | None = None,
+) -> list[Enrolment]:
+    """Enrol the persons of the chosen entries of the course's targeting list: all of
+    them or none. Each must be approved by the committee, live in the course's area and
+    in the actor's, and have consent for services; the places must suffice. Entries
+    whose person is already enrolled are passed over (submitting twice enrols once)."""
+    _require_record_for(actor, course)
+    course = _locked_course(course)
+    errors: dict[str, Any] = {}
+    _course_open(course, errors)
+    if course.targeting_list_id is None:
+        errors["course"] = _("The course has no targeting list to enrol from.")
+    day = _date(enrolled_on or timezone.localdate(), "enrolled_on", errors, past=True)
+    if errors:
+        raise ValidationError(errors)
+    assert day is not None
+    wanted = sorted({e.pk if isinstance(e, TargetingEntry) else int(e) for e in entries})
+    if not wanted:
+        raise ValidationError({"entries": _("Choose at least one person to enrol.")})
+    found = {
+        e.pk: e
+        for e in TargetingEntry.objects.filter(
+            pk__in=wanted, targeting_list_id=course.targeting_list_id
+        ).select_related("person")
+    }
+    already = set(
+        course.enrolments.filter(person_id__in=[e.person_id for e in found.values()]).values_list(
+            "person_id", flat=True
+        )
+    )
+    todo = [found[pk] for pk in wanted if pk in found and found[pk].person_id not in already]
+    problems = _person_problems(actor, course, [e.person for e in todo])
+    rows: list[str] = []
+    for pk in wanted:
+        entry = found.get(pk)
+        if entry is None:
+            rows.append(_("Entry %(id)s is not on this course's targeting list.") % {"id": pk})
+            continue
+        if entry.person_id in already:
+            continue
+        label = _("Rank %(rank)s") % {"rank": entry.rank}
+        if entry.decision != Decision.APPROVED:
+            rows.append(
+                _("%(row)s: %(name)s is not approved by the committee (%(decision)s).")
+                % {
+                    "row": label,
+                    "name": _name(entry.person),
+                    "decision": Decision(entry.decision).label.lower(),
+                }
+            )
+        elif entry.person_id in problems:
+            rows.append(f"{label}: {problems[entry.person_id]}")
+    left = places_left(course)
+    if not rows and left is not None and len(todo) > left:
+        rows.append(
+            _("Only %(left)s places are left; %(n)s persons were chosen.")
+            % {"left": left, "n": len(todo)}
+        )
+    if rows:
+        raise ValidationError({"entries": rows})
+    made = []
+    for entry in todo:
+        enrolment = Enrolment.objects.create(
+            course=course,
+            person=entry.person,
+            targeting_entry=entry,
+            enrolled_on=day,
+            created_by=_user(actor),
+        )
+        _audit_enrolment(actor, enrolment)
+        made.append(enrolment)
+    return made
+
+
+@transaction.atomic
+def enrolment_create(
+    *,
+    actor: Any,
+    course: Course,
+    person: Person,
+    enrolled_on: dt.date | None = None,
+    targeting_entry: TargetingEntry | None = None,
+) -> Enrolment:
+    """Enrol one person (RECORD_INTERVENTIONS where they live; in the course's area;
+    with consent for services). When the course has a targeting list on which the
+    person was approved, the enrolment is linked to that entry."""
+    _require_record_for(actor, course)
+    course = _locked_course(course)
+    errors: dict[str, Any] = {}
+    _course_open(course, errors)
+    day = _date(enrolled_on or timezone.localdate(), "enrolled_on", errors, past=True)
+    problem = _person_problems(actor, course, [person]).get(person.pk)
+    if problem:
+        errors["person"] = problem
+    elif course.enrolments.filter(person_id=person.pk).exists():
+        errors["person"] = _("%(name)s is already enrolled in this course.") % {
+            "name": _name(person)
+        }
+    if targeting_entry is not None and (
+        targeting_entry.person_id != person.pk
+        or targeting_entry.targeting_list_id != course.targeting_list_id
+        or targeting_entry.decision != Decision.APPROVED
+    ):
+        errors["targeting_entry"] = _(
+            "Not an approved entry for this person on the course's targeting list."
+        )
+    if not errors and places_left(course) == 0:
+        errors["course"] = _("The course is full (%(n)s places).") % {"n": course.capacity}
+    if errors:
+        raise ValidationError(errors)
+    assert day is not None
+    if targeting_entry is None and course.targeting_list_id is not None:
+        targeting_entry = TargetingEntry.objects.filter(
+            targeting_list_id=course.targeting_list_id,
+            person_id=person.pk,
+            decision=Decision.APPROVED,
+        ).first()
+    enrolment = Enrolment.objects.create(
+        course=course,
+        person=person,
+        targeting_entry=targeting_entry,
+        enrolled_on=day,
+        created_by=_user(actor),
+    )
+    _audit_enrolment(actor, enrolment)
+    return enrolment
+
+
+def _locked_enrolment(actor: Any, enrolment: Enrolment) -> Enrolment:
+    enrolment = (
+        Enrolment.objects.select_for_update()
+        .select_related("course__area", "person__household__village")
+        .get(pk=enrolment.pk)
+    )
+    access.require_in(actor, RECORD_INTERVENTIONS, enrolment.person.household.village)
+    return enrolment
+
+
+def _enrolment_snapshot(e: Enrolment) -> dict[str, Any]:
+    fields = (
+        "status",
+        "completed_on",
+        "certificate",
+        "certificate_number",
+        "dropped_on",
+        "drop_reason",
+    )
+    return {f: _json(getattr(e, f)) for f in fields}
+
+
+def _not_before(
+    day: dt.date | None, earliest: dt.date, field: str, what: str, errors: dict[str, str]
+) -> None:
+    if day is not None and field not in errors and day < earliest:
+        errors[field] = _("%(day)s is before %(what)s (%(earliest)s).") % {
+            "day": day.isoformat(),
+            "what": what,
+            "earliest": earliest.isoformat(),
+        }
+
+
+@transaction.atomic
+def enrolment_complete(
+    *,
+    actor: Any,
+    enrolment: Enrolment,
+    completed_on: dt.date,
+    certificate: bool = False,
+    certificate_number: str = "",
+) -> Enrolment:
+    """Record that a trainee completed the course (and got a certificate), and schedule
+    the follow-up visits the training plan asks for (3, 6 and 12 months by default)."""
+    enrolment = _locked_enrolment(actor, enrolment)
+    errors: dict[str, str] = {}
+    if enrolment.status != EnrolmentStatus.ENROLLED:
+        errors["status"] = _("Only a trainee still enrolled can complete (this one: %(s)s).") % {
+            "s": EnrolmentStatus(enrolment.status).label.lower()
+        }
+    day = _date(completed_on, "completed_on", errors, past=True)
+    _not_before(day, enrolment.enrolled_on, "completed_on", _("the enrolment"), errors)
+    _not_before(day, enrolment.course.starts_on, "completed_on", _("the course's start"), errors)
+    number = _text(certificate_number, "certificate_number", errors, limit=60, required=False)
+    if number and not certificate:
+        errors["certificate_number"] = _("A certificate number needs a certificate awarded.")
+    elif (
+        number
+        and Enrolment.objects.filter(course_id=enrolment.course_id, certificate_number=number)
+        .exclude(pk=enrolment.pk)
+        .exists()
+    ):
+        errors["certificate_number"] = _(
+            "Certificate %(number)s was already given to another trainee of this course."
+        ) % {"number": number}
+    if errors:
+        raise ValidationError(errors)
+    assert day is not None
+    before = _enrolment_snapshot(enrolment)
+    enrolment.status = EnrolmentStatus.COMPLETED
+    enrolment.completed_on = day
+    enrolment.certificate = bool(certificate)
+    enrolment.certificate_number = number
+    enrolment.save(
+        update_fields=["status", "completed_on", "certificate", "certificate_number", "updated_at"]
+    )
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=enrolment,
+        changes=audit.diff(before, _enrolment_snapshot(enrolment)),
+    )
+    follow_ups_schedule(
+        actor=actor,
+        person=enrolment.person,
+        component=Component.TRAINING,
+        reference=day,
+        enrolment=enrolment,
+    )
+    return enrolment
+
+
+@transaction.atomic
+def enrolment_drop(
+    *, actor: Any, enrolment: Enrolment, dropped_on: dt.date, reason: str
+) -> Enrolment:
+    """Record that a trainee dropped out, on a day and for a reason."""
+    enrolment = _locked_enrolment(actor, enrolment)
+    errors: dict[str, str] = {}
+    if enrolment.status != EnrolmentStatus.ENROLLED:
+        errors["status"] = _("Only a trainee still enrolled can drop out (this one: %(s)s).") % {
+            "s": EnrolmentStatus(enrolment.status).label.lower()
+        }
+    day = _date(dropped_on, "dropped_on", errors, past=True)
+    _not_before(day, enrolment.enrolled_on, "dropped_on", _("the enrolment"), errors)
+    text = _text(reason, "drop_reason", errors, limit=300, required=True)
+    if errors:
+        raise ValidationError(errors)
+    before = _enrolment_snapshot(enrolment)
+    enrolment.status = EnrolmentStatus.DROPPED_OUT
+    enrolment.dropped_on = day
+    enrolment.drop_reason = text
+    enrolment.save(update_fields=["status", "dropped_on", "drop_reason", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=enrolment,
+        changes=audit.diff(before, _enrolment_snapshot(enrolment)),
+    )
+    return enrolment
+
+
+# --------------------------------------------------------------------------------------
+# Sessions and the attendance register.
+
+
+@transaction.atomic
+def session_add(*, actor: Any, course: Course, held_on: dt.date, topic: str = "") -> CourseSession:
+    """Record a session held (not in the future, not before the course started)."""
+    _require_record_for(actor, course)
+    course = Course.objects.select_related("area").get(pk=course.pk)
+    errors: dict[str, str] = {}
+    day = _date(held_on, "held_on", errors, past=True)
+    _not_before(day, course.starts_on, "held_on", _("the course's start"), errors)
+    text = _text(topic, "topic", errors, limit=200, required=False)
+    if course.status == CourseStatus.CANCELLED:
+        errors["course"] = _("The course was cancelled.")
+    if errors:
+        raise ValidationError(errors)
+    assert day is not None
+    session = CourseSession.objects.create(course=course, held_on=day, topic=text)
+    audit.record(
+        actor=actor,
+        action="create",
+        obj=session,
+        changes={"course": course.pk, "held_on": day.isoformat(), "topic": text},
+    )
+    return session
+
+
+@transaction.atomic
+def attendance_set(
+    *, actor: Any, session: CourseSession, marks: Mapping[int, bool]
+) -> list[SessionAttendance]:
+    """Mark trainees present or absent at a session: {enrolment id: present}. All or
+    nothing; trainees not named keep what they had (each facilitator keeps the register
+    of their own areas). A trainee who dropped out before the session cannot be present."""
+    session = CourseSession.objects.select_related("course__area").get(pk=session.pk)
+    _require_record_for(actor, session.course)
+    if not marks:
+        return []
+    ids = [int(k) for k in marks]
+    enrolments = {
+        e.pk: e
+        for e in Enrolment.objects.filter(pk__in=ids, course_id=session.course_id).select_related(
+            "person__household__village"
+        )
+    }
+    visible = set(
+        persons_visible_to(actor)
+        .filter(pk__in=[e.person_id for e in enrolments.values()])
+        .values_list("pk", flat=True)
+    )
+    record_paths = access.scope_paths(actor, RECORD_INTERVENTIONS)
+    rows: list[str] = []
+    for pk in ids:
+        e = enrolments.get(pk)
+        if e is None or e.person_id not in visible:
+            rows.append(
+                _("Enrolment %(id)s is not a trainee of this course in your areas.") % {"id": pk}
+            )
+            continue
+        name = _name(e.person)
+        if not any(e.person.household.village.path.startswith(p) for p in record_paths):
+            rows.append(
+                _("You may not record interventions where %(name)s lives.") % {"name": name}
+            )
+        elif (
+            marks[pk]
+            and e.status == EnrolmentStatus.DROPPED_OUT
+            and e.dropped_on is not None
+            and e.dropped_on < session.held_on
+        ):
+            rows.append(
+                _("%(name)s dropped out on %(day)s, before this session.")
+                % {"name": name, "day": e.dropped_on.isoformat()}
+            )
+    if rows:
+        raise ValidationError({"attendance": rows})
+    existing = {a.enrolment_id: a for a in session.attendance.filter(enrolment_id__in=ids)}
+    user = _user(actor)
+    now = timezone.now()
+    changed: dict[str, list[int]] = {"present": [], "absent": []}
+    new, update = [], []
+    for pk in ids:
+        present = bool(marks[pk])
+        row = existing.get(pk)
+        if row is None:
+            new.append(
+                SessionAttendance(
+                    session=session,
+                    enrolment_id=pk,
+                    present=present,
+                    recorded_by=user,
+                    recorded_at=now,
+                )
+            )
+        elif row.present != present:
+            row.present, row.recorded_by, row.recorded_at = present, user, now
+            update.append(row)
+        else:
+            continue
+        changed["present" if present else "absent"].append(pk)
+    SessionAttendance.objects.bulk_create(new)
+    SessionAttendance.objects.bulk_update(update, ["present", "recorded_by", "recorded_at"])
+    if new or update:
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=session,
+            changes={
+                "course": session.course_id,
+                "held_on": session.held_on.isoformat(),
+                **changed,
+            },
+        )
+    return list(session.attendance.filter(enrolment_id__in=ids))
