@@ -1,0 +1,297 @@
+"""Writes to follow-up visits and plans. Visits are made by followup_plans when the
+reference event happens; here they are recorded (visited, missed, no longer needed),
+handed to another facilitator, and the plans changed. Each write runs in one
+transaction, checks the actor may record interventions in the person's village, and
+leaves an audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ctip.accounts import access
+from ctip.accounts.models import User
+from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS
+from ctip.core import audit
+from ctip.registry import selectors as registry
+from ctip.registry.models import Currency, Person
+
+from ..dates import add_months
+from ..models import FollowUp, FollowUpPlan, FollowUpStatus, Situation
+
+MAX_INCOME = Decimal("99999999999999.99")
+MAX_PLAN_MONTHS = 60
+VISIT_FIELDS = ("status", "visited_on", "situation", "monthly_income", "currency", "outcome")
+PLAN_FIELDS = ("months_after", "monthly_while_active", "active")
+
+
+def _user(actor: Any) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: _json(getattr(obj, f)) for f in fields}
+
+
+def village_of(follow_up: FollowUp) -> Any:
+    return follow_up.person.household.village
+
+
+def reference_date(follow_up: FollowUp) -> dt.date | None:
+    """The day the visits were counted from (course completed, activity started...)."""
+    if follow_up.months_after is None:
+        return None
+    return add_months(follow_up.due_on, -follow_up.months_after)
+
+
+def _locked(follow_up: FollowUp) -> FollowUp:
+    return (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("person__household__village")
+        .get(pk=follow_up.pk)
+    )
+
+
+def _still_followed(person: Person, errors: dict[str, Any], field: str = "person") -> None:
+    if Person.objects.filter(pk=person.pk).filter(registry.restricted()).exists():
+        errors[field] = _(
+            "%(person)s withdrew consent to registration and follow-up: they are no longer visited."
+        ) % {"person": person}
+
+
+@transaction.atomic
+def follow_up_record_visit(
+    *,
+    actor: Any,
+    follow_up: FollowUp,
+    visited_on: dt.date,
+    situation: str,
+    monthly_income: Decimal | str | None = None,
+    currency: str = "",
+    outcome: str = "",
+) -> FollowUp:
+    """What the visit found: the person's situation, their monthly income (with its
+    currency) and notes. A visit already recorded can be corrected the same way."""
+    access.require_in(actor, RECORD_INTERVENTIONS, village_of(follow_up))
+    follow_up = _locked(follow_up)
+    errors: dict[str, Any] = {}
+    if follow_up.status == FollowUpStatus.CANCELLED:
+        errors["status"] = _("This visit is no longer needed; it cannot be recorded.")
+    _still_followed(follow_up.person, errors)
+    day = visited_on
+    if isinstance(day, str):
+        try:
+            day = dt.date.fromisoformat(day)
+        except ValueError:
+            errors["visited_on"] = _("%(value)s is not a date (YYYY-MM-DD).") % {"value": day}
+            day = None
+    if day is None or not isinstance(day, dt.date):
+        errors.setdefault("visited_on", _("Enter a date."))
+    elif day > timezone.localdate():
+        errors["visited_on"] = _("%(date)s is in the future.") % {"date": day.isoformat()}
+    else:
+        start = reference_date(follow_up)
+        if start is not None and day < start:
+            errors["visited_on"] = _(
+                "%(date)s is before the %(component)s the visit follows up (%(start)s)."
+            ) % {
+                "date": day.isoformat(),
+                "component": follow_up.get_component_display().lower(),
+                "start": start.isoformat(),
+            }
+    if situation not in Situation.values:
+        errors["situation"] = _("Choose one of %(choices)s.") % {
+            "choices": ", ".join(Situation.values)
+        }
+    income: Decimal | None = None
+    if monthly_income not in (None, ""):
+        try:
+            income = Decimal(str(monthly_income).strip())
+        except InvalidOperation:
+            errors["monthly_income"] = _("%(value)s is not a number.") % {"value": monthly_income}
+        else:
+            if not income.is_finite():
+                errors["monthly_income"] = _("%(value)s is not a number.") % {
+                    "value": monthly_income
+                }
+            elif income < 0:
+                errors["monthly_income"] = _("The amount cannot be negative.")
+            elif income > MAX_INCOME:
+                errors["monthly_income"] = _("The amount is too large.")
+            elif income != income.quantize(Decimal("0.01")):
+                errors["monthly_income"] = _("Use at most 2 decimal places.")
+            else:
+                income = income.quantize(Decimal("0.01"))
+        if currency not in Currency.values:
+            errors["currency"] = _("Say which currency the income is in.")
+    elif currency and currency not in Currency.values:
+        errors["currency"] = _("Choose one of %(choices)s.") % {
+            "choices": ", ".join(Currency.values)
+        }
+    outcome = str(outcome or "").strip()
+    if len(outcome) > 5000:
+        errors["outcome"] = _("At most %(n)s characters.") % {"n": 5000}
+    if errors:
+        raise ValidationError(errors)
+    before = _snapshot(follow_up, VISIT_FIELDS)
+    follow_up.status = FollowUpStatus.DONE
+    follow_up.visited_on = day
+    follow_up.visited_by = _user(actor)
+    follow_up.situation = situation
+    follow_up.monthly_income = income
+    follow_up.currency = currency if income is not None else ""
+    follow_up.outcome = outcome
+    follow_up.save()
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=follow_up,
+        object_repr=f"{follow_up} · {follow_up.person}"[:200],
+        changes=audit.diff(before, _snapshot(follow_up, VISIT_FIELDS)),
+    )
+    return follow_up
+
+
+def _close(actor: Any, follow_up: FollowUp, status: str, reason: str) -> FollowUp:
+    access.require_in(actor, RECORD_INTERVENTIONS, village_of(follow_up))
+    follow_up = _locked(follow_up)
+    errors: dict[str, Any] = {}
+    reason = str(reason or "").strip()
+    if not reason:
+        errors["reason"] = _("Say why.")
+    elif len(reason) > 5000:
+        errors["reason"] = _("At most %(n)s characters.") % {"n": 5000}
+    allowed = (
+        [FollowUpStatus.DUE]
+        if status == FollowUpStatus.MISSED
+        else [FollowUpStatus.DUE, FollowUpStatus.MISSED]
+    )
+    if follow_up.status not in allowed:
+        errors["status"] = _("This visit is already marked “%(status)s”.") % {
+            "status": follow_up.get_status_display()
+        }
+    if errors:
+        raise ValidationError(errors)
+    before = _snapshot(follow_up, ("status", "outcome"))
+    follow_up.status = status
+    follow_up.outcome = reason
+    follow_up.save(update_fields=["status", "outcome", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="update",
+        obj=follow_up,
+        object_repr=f"{follow_up} · {follow_up.person}"[:200],
+        changes=audit.diff(before, _snapshot(follow_up, ("status", "outcome"))),
+    )
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_mark_missed(*, actor: Any, follow_up: FollowUp, reason: str) -> FollowUp:
+    """The person could not be visited (moved away, not at home...). A missed visit can
+    still be recorded later if it happens."""
+    return _close(actor, follow_up, FollowUpStatus.MISSED, reason)
+
+
+@transaction.atomic
+def follow_up_cancel(*, actor: Any, follow_up: FollowUp, reason: str) -> FollowUp:
+    """The visit is no longer needed (the person left the programme, the loan was closed)."""
+    return _close(actor, follow_up, FollowUpStatus.CANCELLED, reason)
+
+
+def can_be_assigned(user: Any, follow_up: FollowUp) -> bool:
+    return bool(
+        user is not None
+        and getattr(user, "is_active", False)
+        and access.can_act_in(user, RECORD_INTERVENTIONS, village_of(follow_up))
+    )
+
+
+@transaction.atomic
+def follow_up_reassign(*, actor: Any, follow_up: FollowUp, assigned_to: User) -> FollowUp:
+    """Give a visit still to make to another facilitator of the person's area."""
+    access.require_in(actor, RECORD_INTERVENTIONS, village_of(follow_up))
+    follow_up = _locked(follow_up)
+    errors: dict[str, Any] = {}
+    if follow_up.status not in (FollowUpStatus.DUE, FollowUpStatus.MISSED):
+        errors["status"] = _("Only a visit still to make can be handed over.")
+    if not can_be_assigned(assigned_to, follow_up):
+        errors["assigned_to"] = _("%(user)s does not record interventions in %(village)s.") % {
+            "user": assigned_to,
+            "village": village_of(follow_up),
+        }
+    if errors:
+        raise ValidationError(errors)
+    before = follow_up.assigned_to_id
+    follow_up.assigned_to = assigned_to
+    follow_up.save(update_fields=["assigned_to", "updated_at"])
+    if before != assigned_to.pk:
+        audit.record(
+            actor=actor,
+            action="update",
+            obj=follow_up,
+            object_repr=f"{follow_up} · {follow_up.person}"[:200],
+            changes={"assigned_to": {"before": before, "after": assigned_to.pk}},
+        )
+    return follow_up
+
+
+def clean_months(value: Any) -> list[int]:
+    """A plan's months: whole numbers from 1 to 60, each once, in order. Accepts a list
+    or text such as "3, 6, 12"; raises ValidationError on months_after."""
+    items = value.replace(";", ",").split(",") if isinstance(value, str) else list(value or [])
+    months: set[int] = set()
+    for raw in items:
+        text = str(raw).strip()
+        if not text:
+            continue
+        if isinstance(raw, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_PLAN_MONTHS:
+            raise ValidationError(
+                {
+                    "months_after": _("%(value)s is not a number of months from 1 to %(max)s.")
+                    % {"value": text, "max": MAX_PLAN_MONTHS}
+                }
+            )
+        months.add(int(text))
+    return sorted(months)
+
+
+@transaction.atomic
+def plan_update(
+    *,
+    actor: Any,
+    plan: FollowUpPlan,
+    months_after: Any = None,
+    monthly_while_active: bool | None = None,
+    active: bool | None = None,
+) -> FollowUpPlan:
+    """Change when a component's visits fall due. Visits already scheduled stay; the new
+    plan applies to what happens from now on."""
+    access.require(actor, MANAGE_INTERVENTIONS)
+    plan = FollowUpPlan.objects.select_for_update().get(pk=plan.pk)
+    before = _snapshot(plan, PLAN_FIELDS)
+    if months_after is not None:
+        plan.months_after = clean_months(months_after)
+    if monthly_while_active is not None:
+        plan.monthly_while_active = bool(monthly_while_active)
+    if active is not None:
+        plan.active = bool(active)
+    plan.save()
+    changed = audit.diff(before, _snapshot(plan, PLAN_FIELDS))
+    if changed:
+        audit.record(actor=actor, action="update", obj=plan, changes=changed)
+    return plan
