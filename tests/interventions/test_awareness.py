@@ -44,8 +44,7 @@ class World:
     fac_pv: User  # facilitator in Prey Veng
 
 
-@pytest.fixture
-def w() -> World:
+def make_world() -> World:
     village = f.village("20")
     commune = village.parent
     assert commune is not None and commune.level == Level.COMMUNE
@@ -73,6 +72,11 @@ def w() -> World:
         donor=f.staff("donor", "donor", "KH-20"),
         fac_pv=f.staff("fac-pv", "facilitator", prey_veng.code[:6]),
     )
+
+
+@pytest.fixture
+def w() -> World:
+    return make_world()
 
 
 def event(w: World, actor: User | None = None, **fields: Any) -> AwarenessEvent:
