@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .views import education as views
+
+urlpatterns: list[URLPattern] = [
+    path("education/", views.education_list, name="education-list"),
+    path("education/dropouts/", views.education_dropouts, name="education-dropouts"),
+    path("education/children/<int:person_pk>/", views.education_child, name="education-child"),
+    path(
+        "education/children/<int:person_pk>/terms/",
+        views.term_record,
+        name="education-term",
+    ),
+    path("education/support/new/", views.support_create, name="education-support-create"),
+    path("education/support/<int:pk>/edit/", views.support_edit, name="education-support-edit"),
+]

@@ -40,7 +40,7 @@ class CanViewPersons(permissions.BasePermission):
         return access.has_permission(request.user, VIEW_PERSONS)
 
 
-def _int_param(request: Request, name: str) -> int | None:
+def int_param(request: Request, name: str) -> int | None:
     value = request.query_params.get(name, "")
     if not value:
         return None
@@ -53,7 +53,7 @@ def _int_param(request: Request, name: str) -> int | None:
 # Enrolments (serializers first: the course actions answer with them).
 
 
-class TrainingFollowUpSerializer(serializers.Serializer[None]):
+class FollowUpVisitSerializer(serializers.Serializer[None]):
     months_after = serializers.IntegerField(allow_null=True, min_value=0, max_value=600)
     due_on = serializers.DateField()
     status = serializers.CharField(help_text=_("due, done, missed or cancelled"))
@@ -76,7 +76,7 @@ class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
     )
     sessions_present = serializers.IntegerField(source="present", read_only=True)
     sessions_marked = serializers.IntegerField(source="marked", read_only=True)
-    follow_ups = TrainingFollowUpSerializer(many=True, read_only=True)
+    follow_ups = FollowUpVisitSerializer(many=True, read_only=True)
 
     class Meta:
         model = Enrolment
@@ -432,8 +432,8 @@ class EnrolmentViewSet(
         return _with_outcomes(
             sel.enrolment_search(
                 self.request.user,
-                course=_int_param(self.request, "course"),
-                person=_int_param(self.request, "person"),
+                course=int_param(self.request, "course"),
+                person=int_param(self.request, "person"),
                 status=self.request.query_params.get("status", ""),
             )
         )
