@@ -242,6 +242,8 @@ def loan_balance(loan: Loan) -> dict[str, Decimal]:
     out["principal_left"] = out["principal"] - out["principal_paid"]
     out["interest_left"] = out["interest"] - out["interest_paid"]
     out["left"] = out["principal_left"] + out["interest_left"]
+    out["total"] = out["principal"] + out["interest"]
+    out["paid"] = out["principal_paid"] + out["interest_paid"]
     return out
 
 
