@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import operator
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -228,6 +229,32 @@ def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
             c.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
 
+@contextlib.contextmanager
+def _serial_queries() -> Iterator[None]:
+    """On PostgreSQL, no parallel workers for the pass's queries.
+
+    Each looks a batch's keys up through an index in a few milliseconds; once the
+    registry is large, PostgreSQL plans the person lookup with parallel workers, and
+    starting them takes several times as long as the lookup itself."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    setting = "max_parallel_workers_per_gather"
+    # Inside the caller's transaction the setting ends with it (committed or not);
+    # outside one (a dry run) it is put back afterwards.
+    local = connection.in_atomic_block
+    with connection.cursor() as c:
+        c.execute("SELECT current_setting(%s)", [setting])
+        before = c.fetchone()[0]
+        c.execute("SELECT set_config(%s, '0', %s)", [setting, local])
+    try:
+        yield
+    finally:
+        if not local:
+            with connection.cursor() as c:
+                c.execute("SELECT set_config(%s, %s, false)", [setting, before])
+
+
 class _Seen:
     """What the pass has seen so far in this file, in temporary tables: person external
     ids (with their row) and households (code, the agreed columns, first row)."""
@@ -237,6 +264,9 @@ class _Seen:
 
     def __init__(self, in_size: int) -> None:
         self.in_size = in_size
+        # Rows in each table, and at its last ANALYZE (see _grown).
+        self._rows = {self.HOUSEHOLDS: 0, self.PERSONS: 0}
+        self._analyzed = {self.HOUSEHOLDS: 0, self.PERSONS: 0}
         with connection.cursor() as c:
             for table in (self.HOUSEHOLDS, self.PERSONS):
                 c.execute(f"DROP TABLE IF EXISTS {table}")
@@ -261,6 +291,7 @@ class _Seen:
 
     def add_persons(self, items: list[tuple[str, int]]) -> None:
         _insert_rows(self.PERSONS, ("ext", "row_number"), items)
+        self._grown(self.PERSONS, len(items))
 
     def household_rows(self, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         sql = f"SELECT ext, sig, row_number FROM {self.HOUSEHOLDS} WHERE ext {KEYS}"  # noqa: S608
@@ -272,6 +303,19 @@ class _Seen:
 
     def add_households(self, items: list[tuple[str, str | None, str, int]]) -> None:
         _insert_rows(self.HOUSEHOLDS, ("ext", "code", "sig", "row_number"), items)
+        self._grown(self.HOUSEHOLDS, len(items))
+
+    def _grown(self, table: str, added: int) -> None:
+        """PostgreSQL never analyzes a temporary table by itself: without statistics it
+        reads the whole table for each batch's lookup, which grows with the square of the
+        file. Analyzed whenever it has doubled, it is read through its indexes."""
+        self._rows[table] += added
+        if connection.vendor != "postgresql" or self._rows[table] < 2 * self._analyzed[table]:
+            return
+        if self._rows[table] >= 1000:
+            with connection.cursor() as c:
+                c.execute(f"ANALYZE {table}")
+            self._analyzed[table] = self._rows[table]
 
 
 @dataclass(slots=True)
@@ -439,6 +483,10 @@ class _Pass:
             for message in errors:
                 self.outcome.add(Problem(1, "", message))
             return self.outcome
+        with _serial_queries():
+            return self._run()
+
+    def _run(self) -> Outcome:
         self.seen = _Seen(self.in_size)
         try:
             raw: list[tuple[int, Sequence[Any]]] = []
@@ -976,7 +1024,8 @@ class _Sql:
         ops = connection.ops
         q = ops.quote_name
         self.stamp = ops.adapt_datetimefield_value(p.now)
-        self._json: dict[tuple[str, ...], Any] = {}
+        self._json: dict[tuple[str, ...], str] = {}
+        self.hh_json_pos = [i for i, attr in enumerate(HOUSEHOLD_DATA) if attr in JSON_COLUMNS]
         h, pt = q(Household._meta.db_table), q(Person._meta.db_table)
         self.h_table, self.p_table = h, pt
         ext, not_blank = q("external_id"), f"NOT ({q('external_id')} = '')"
@@ -1032,19 +1081,24 @@ class _Sql:
         )
         self.p_update_sql = f"UPDATE {pt} SET {sets}, {q('updated_at')} = %s WHERE id = %s"  # noqa: S608
 
-    def _json_value(self, value: tuple[str, ...]) -> Any:
+    def _json_text(self, value: tuple[str, ...]) -> str:
+        """A list as JSON text: what an insert writes to a JSON column (COPY and SQLite
+        take the text as it is, so it is written once per distinct list, not per row)."""
         hit = self._json.get(value)
         if hit is None:
-            hit = connection.ops.adapt_json_value(list(value), None)
+            hit = json.dumps(list(value))
             if len(self._json) < 1000:
                 self._json[value] = hit
         return hit
 
-    def _household_data(self, data: list[Any]) -> list[Any]:
+    def _json_param(self, value: tuple[str, ...]) -> Any:
+        """A list as an UPDATE's parameter for a JSON column."""
+        return connection.ops.adapt_json_value(list(value), None)
+
+    def _household_data(self, data: list[Any], json_value: Callable[[Any], Any]) -> list[Any]:
         out = data.copy()
-        for i, attr in enumerate(HOUSEHOLD_DATA):
-            if attr in JSON_COLUMNS:
-                out[i] = self._json_value(out[i])
+        for i in self.hh_json_pos:
+            out[i] = json_value(out[i])
         return out
 
     def write(
@@ -1064,13 +1118,13 @@ class _Sql:
         for ext, plan in plans.items():
             household = plan.row.household
             if plan.action == INSERT:
-                data = self._household_data(household.data)
+                data = self._household_data(household.data, self._json_text)
                 inserts.append((stamp, stamp, user, ext, plan.code, household.village_id, *data))
                 continue
             assert plan.existing_id is not None
             ids[ext] = plan.existing_id
             if plan.action == UPDATE:
-                data = self._household_data(household.data)
+                data = self._household_data(household.data, self._json_param)
                 changed = [data[i] for i in self.hh_update_pos]
                 updates.append((household.village_id, *changed, plan.code, stamp, plan.existing_id))
         _insert_rows(self.h_table, self.hh_insert_cols, inserts)
@@ -1086,18 +1140,18 @@ class _Sql:
         self, rows: list[_Row], ids: dict[str, int], persons: dict[str, tuple[Any, ...]]
     ) -> None:
         stamp, user = self.stamp, self.p.user_id
-        json_value = self._json_value
+        json_text = self._json_text
         update_pos = self.p_update_pos
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         cache = self._json
         for r in rows:
             data = r.data  # the batch is done with after this: no copy needed
-            docs = cache.get(data[DOCUMENTS])
-            data[DOCUMENTS] = json_value(data[DOCUMENTS]) if docs is None else docs
             household_id = ids[r.household.ext]
             known = persons.get(r.person) if persons else None
             if known is None:
+                docs = cache.get(data[DOCUMENTS])
+                data[DOCUMENTS] = json_text(data[DOCUMENTS]) if docs is None else docs
                 search = _search_text(data[2], data[3], data[4], data[5])
                 inserts.append((stamp, stamp, user, r.person, household_id, *data, search))
                 continue
@@ -1105,6 +1159,7 @@ class _Sql:
                 data[pos] if pos in update_pos else known[3 + i]
                 for i, pos in enumerate((FAMILY_LOCAL, GIVEN_LOCAL, FAMILY_LATIN, GIVEN_LATIN))
             ]
+            data[DOCUMENTS] = self._json_param(data[DOCUMENTS])
             changed = [data[i] for i in update_pos]
             updates.append((household_id, *changed, _search_text(*names), stamp, known[0]))
         _insert_rows(self.p_table, self.p_insert_cols, inserts)
