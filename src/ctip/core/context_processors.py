@@ -12,6 +12,7 @@ from ctip.accounts.roles import (
     MANAGE_INSTRUMENTS,
     MANAGE_USERS,
     MERGE_PERSONS,
+    VIEW_AGGREGATES,
     VIEW_AREAS,
     VIEW_AUDIT,
     VIEW_PERSONS,
@@ -25,6 +26,8 @@ NAV = [
     ("registry:person-list", _("Persons"), VIEW_PERSONS),
     ("vulnerability:assessment-list", _("Assessments"), VIEW_PERSONS),
     ("vulnerability:targeting-list", _("Targeting"), VIEW_PERSONS),
+    # Everyone who records interventions also sees figures; donors reach the summary here.
+    ("interventions:home", _("Interventions"), VIEW_AGGREGATES),
     ("registry:duplicate-list", _("Duplicates"), MERGE_PERSONS),
     ("registry:import-list", _("Imports"), IMPORT_REGISTRY),
     ("vulnerability:instrument-list", _("Instruments"), MANAGE_INSTRUMENTS),

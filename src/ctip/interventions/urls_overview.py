@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .views import overview as views
+
+urlpatterns: list[URLPattern] = [
+    path("interventions/", views.home, name="home"),
+    path(
+        "interventions/persons/<int:pk>/history/",
+        views.person_history,
+        name="person-history",
+    ),
+    path("interventions/summary/", views.summary_page, name="summary"),
+    path("interventions/summary/export.xlsx", views.summary_export, name="summary-export"),
+]
