@@ -687,7 +687,7 @@ def materials_for_comparison(actor: Any, ids: list[int]) -> list[Material]:
             _("Choose from %(min)s to %(max)s materials to compare (you chose %(n)s).")
             % {"min": COMPARE_MIN, "max": COMPARE_MAX, "n": len(wanted)}
         )
-    found = materials_visible_to(actor).in_bulk(wanted)
+    found = with_review_figures(materials_visible_to(actor)).in_bulk(wanted)
     missing = [str(i) for i in wanted if i not in found]
     if missing:
         raise ValueError(_("The library has no material %(ids)s.") % {"ids": ", ".join(missing)})

@@ -55,7 +55,10 @@ def material_list(request: HttpRequest) -> HttpResponse:
     if not form.is_bound:
         materials = sel.material_search(request.user)
     elif form.is_valid():
-        materials = sel.material_search(request.user, **form.cleaned_data)
+        filters = dict(form.cleaned_data)
+        materials = sel.material_search(
+            request.user, current_only=filters.pop("current"), **filters
+        )
     page = Paginator(materials, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [
         {
