@@ -140,7 +140,12 @@ def benchmarks(
 ) -> QuerySet[MigrationBenchmark]:
     if not may_read_benchmarks(actor):
         return MigrationBenchmark.objects.none()
-    qs = MigrationBenchmark.objects.all()
+    qs = MigrationBenchmark.objects.annotate(
+        net=ExpressionWrapper(
+            F("monthly_wage") - F("monthly_costs"),
+            output_field=DecimalField(max_digits=18, decimal_places=2),
+        )
+    )
     if active is not None:
         qs = qs.filter(active=active)
     if currency:
