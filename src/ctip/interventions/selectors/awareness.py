@@ -31,7 +31,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -479,7 +479,7 @@ def with_review_figures(materials: QuerySet[Material]) -> QuerySet[Material]:
     newer = Material.objects.filter(supersedes_id=OuterRef("pk"))
     return materials.annotate(
         review_count=Count("reviews"),
-        average=Avg(total, output_field=FloatField()) / len(REVIEW_CRITERIA),
+        average=Cast(Avg(total), FloatField()) / float(len(REVIEW_CRITERIA)),
         superseded=Exists(newer),
     )
 
