@@ -2,6 +2,50 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from .views import participation as views
+
+urlpatterns: list[URLPattern] = [
+    path("participation/clubs/", views.group_list, name="club-list"),
+    path("participation/clubs/new/", views.group_create, name="club-create"),
+    path("participation/clubs/<int:pk>/", views.group_detail, name="club-detail"),
+    path("participation/clubs/<int:pk>/edit/", views.group_edit, name="club-edit"),
+    path("participation/events/", views.event_list, name="participation-event-list"),
+    path("participation/events/new/", views.event_create, name="participation-event-create"),
+    path(
+        "participation/events/<int:pk>/",
+        views.event_detail,
+        name="participation-event-detail",
+    ),
+    path(
+        "participation/events/<int:pk>/edit/",
+        views.event_edit,
+        name="participation-event-edit",
+    ),
+    path(
+        "participation/events/<int:pk>/participants/",
+        views.event_participants,
+        name="participation-event-participants",
+    ),
+    path(
+        "participation/participants/<int:pk>/remove/",
+        views.participant_remove,
+        name="participation-participant-remove",
+    ),
+    path(
+        "participation/events/<int:pk>/recommendations/new/",
+        views.recommendation_add,
+        name="participation-recommendation-add",
+    ),
+    path(
+        "participation/recommendations/",
+        views.recommendation_list,
+        name="participation-recommendation-list",
+    ),
+    path(
+        "participation/recommendations/<int:pk>/",
+        views.recommendation_edit,
+        name="participation-recommendation-edit",
+    ),
+]

@@ -42,7 +42,7 @@ from ..models import (
 DEFAULT_MONTHS = (3, 6, 12)
 
 
-def _ancestor_paths(path: str) -> list[str]:
+def ancestor_paths(path: str) -> list[str]:
     parts = [p for p in path.split("/") if p]
     return ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
 
@@ -54,7 +54,7 @@ def overlap_q(paths: list[str], prefix: str = "area__") -> Q:
     cond = Q()
     for path in paths:
         cond |= Q(**{f"{prefix}path__startswith": path}) | Q(
-            **{f"{prefix}path__in": _ancestor_paths(path)}
+            **{f"{prefix}path__in": ancestor_paths(path)}
         )
     return cond
 
@@ -77,6 +77,17 @@ def under_codes(area_code: str, prefix: str) -> Q:
     return cond
 
 
+def around_code(area_code: str, prefix: str = "area__") -> Q:
+    """Rows whose area is in the area an official code names, or serves it (a larger
+    area containing it). AreaCodeError when no area has the code."""
+    cond = Q()
+    for a in areas_for_code(area_code):
+        cond |= Q(**{f"{prefix}path__startswith": a.path}) | Q(
+            **{f"{prefix}path__in": ancestor_paths(a.path)}
+        )
+    return cond
+
+
 # --------------------------------------------------------------------------------------
 # Courses.
 
@@ -96,11 +107,7 @@ def course_search(
     and title, trade or provider; with the counts of the trainees the actor sees."""
     qs = courses_visible_to(actor)
     if area_code:
-        areas = areas_for_code(area_code)
-        cond = Q()
-        for a in areas:
-            cond |= Q(area__path__startswith=a.path) | Q(area__path__in=_ancestor_paths(a.path))
-        qs = qs.filter(cond)
+        qs = qs.filter(around_code(area_code))
     if status:
         qs = qs.filter(status=status)
     if q:
