@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .dates import add_months
 
@@ -106,15 +107,32 @@ class Schedule:
         return self.installments[-1].due_date
 
 
+def _not_a_number(name: str, value: Any) -> str:
+    return _("%(name)s: %(value)r is not a number.") % {"name": name, "value": value}
+
+
+def _one_of(name: str, value: Any, choices: Any) -> str:
+    return _("%(name)s: %(value)r is not one of %(choices)s.") % {
+        "name": name,
+        "value": value,
+        "choices": ", ".join(choices),
+    }
+
+
 def _decimal(name: str, value: Any) -> Decimal:
     if isinstance(value, float):
-        raise ScheduleInputError({name: f"{name}: give a decimal number, not a float ({value!r})."})
+        raise ScheduleInputError(
+            {
+                name: _("%(name)s: give a decimal number, not a float (%(value)r).")
+                % {"name": name, "value": value}
+            }
+        )
     try:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except ArithmeticError:
-        raise ScheduleInputError({name: f"{name}: {value!r} is not a number."}) from None
+        raise ScheduleInputError({name: _not_a_number(name, value)}) from None
     if not number.is_finite():
-        raise ScheduleInputError({name: f"{name}: {value!r} is not a number."})
+        raise ScheduleInputError({name: _not_a_number(name, value)})
     return number
 
 
@@ -123,11 +141,21 @@ def _whole(name: str, value: Any, low: int, high: int) -> int:
         try:
             number = int(str(value).strip())
         except ValueError:
-            raise ScheduleInputError({name: f"{name}: {value!r} is not a whole number."}) from None
+            raise ScheduleInputError(
+                {
+                    name: _("%(name)s: %(value)r is not a whole number.")
+                    % {"name": name, "value": value}
+                }
+            ) from None
     else:
         number = value
     if not low <= number <= high:
-        raise ScheduleInputError({name: f"{name}: must be from {low} to {high}, not {number}."})
+        raise ScheduleInputError(
+            {
+                name: _("%(name)s: must be from %(low)s to %(high)s, not %(value)s.")
+                % {"name": name, "low": low, "high": high, "value": number}
+            }
+        )
     return number
 
 
@@ -167,41 +195,48 @@ class LoanTerms:
                 return None
 
         if currency not in MINOR_UNIT:
-            errors["currency"] = f"currency: {currency!r} is not one of {', '.join(CURRENCIES)}."
+            errors["currency"] = _one_of("currency", currency, CURRENCIES)
         if frequency not in FREQUENCIES:
-            errors["frequency"] = (
-                f"frequency: {frequency!r} is not one of {', '.join(FREQUENCIES)}."
-            )
+            errors["frequency"] = _one_of("frequency", frequency, FREQUENCIES)
         if method not in METHODS:
-            errors["method"] = f"method: {method!r} is not one of {', '.join(METHODS)}."
+            errors["method"] = _one_of("method", method, METHODS)
         amount = attempt("principal", _decimal, principal)
         if amount is not None:
             if amount <= 0:
-                errors["principal"] = f"principal: must be more than 0, not {amount}."
+                errors["principal"] = _("principal: must be more than 0, not %(value)s.") % {
+                    "value": amount
+                }
             elif amount > MAX_PRINCIPAL:
-                errors["principal"] = f"principal: must be at most {MAX_PRINCIPAL}, not {amount}."
+                errors["principal"] = _("principal: must be at most %(high)s, not %(value)s.") % {
+                    "high": MAX_PRINCIPAL,
+                    "value": amount,
+                }
             elif currency in MINOR_UNIT and amount % MINOR_UNIT[currency]:
-                errors["principal"] = (
-                    f"principal: {amount} has parts smaller than one "
-                    f"{MINOR_UNIT[currency]} {currency}, the smallest amount counted."
-                )
+                errors["principal"] = _(
+                    "principal: %(value)s has parts smaller than one %(unit)s %(currency)s, "
+                    "the smallest amount counted."
+                ) % {"value": amount, "unit": MINOR_UNIT[currency], "currency": currency}
         rate = attempt("annual_rate", _decimal, annual_rate)
         if rate is not None:
             if not 0 <= rate <= MAX_RATE:
-                errors["annual_rate"] = (
-                    f"annual_rate: the yearly rate must be from 0 to {MAX_RATE} percent, "
-                    f"not {rate}."
-                )
+                errors["annual_rate"] = _(
+                    "annual_rate: the yearly rate must be from 0 to %(high)s percent, "
+                    "not %(value)s."
+                ) % {"high": MAX_RATE, "value": rate}
             elif rate != rate.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP):
-                errors["annual_rate"] = f"annual_rate: at most 3 decimal places, not {rate}."
+                errors["annual_rate"] = _(
+                    "annual_rate: at most 3 decimal places, not %(value)s."
+                ) % {"value": rate}
         n = attempt("term", _whole, term, 1, MAX_TERM)
         g = attempt("grace", _whole, grace, 0, MAX_TERM)
         if n is not None and g is not None and g >= n:
-            errors["grace"] = f"grace: must be fewer than the {n} instalments of the term, not {g}."
+            errors["grace"] = _(
+                "grace: must be fewer than the %(term)s instalments of the term, not %(value)s."
+            ) % {"term": n, "value": g}
         if isinstance(start, dt.datetime):
             start = start.date()
         if not isinstance(start, dt.date):
-            errors["start"] = f"start: {start!r} is not a date."
+            errors["start"] = _("start: %(value)r is not a date.") % {"value": start}
         if errors:
             raise ScheduleInputError(errors)
         return cls(
