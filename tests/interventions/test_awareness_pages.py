@@ -204,7 +204,7 @@ def test_the_list_reads_a_fixed_number_of_queries_whatever_its_length(w: World) 
 
 def form_data(w: World, **extra: object) -> dict[str, object]:
     data: dict[str, object] = {
-        "village": w.village.code,
+        "village": f"KH-{w.village.code}",
         "held_on": (TODAY - dt.timedelta(days=1)).isoformat(),
         "kind": "peer_education",
         "title": "Peer talk on brokers",
@@ -239,8 +239,20 @@ def test_a_future_date_is_shown_next_to_the_field_and_nothing_is_saved(w: World)
     assert not AwarenessEvent.objects.exists()
 
 
-def test_an_event_in_another_province_is_refused_on_the_form(w: World) -> None:
+def test_a_facilitator_chooses_among_the_villages_of_their_commune(w: World) -> None:
     client = client_for(w.fac)
+    form = client.get("/awareness/new/").content.decode()
+    assert f'<option value="KH-{w.village.code}">' in form
+    assert f'<option value="KH-{w.neighbour.code}">' in form
+    assert w.elsewhere.code not in form
+    response = client.post("/awareness/new/", form_data(w, village=f"KH-{w.elsewhere.code}"))
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert not AwarenessEvent.objects.exists()
+
+
+def test_an_event_in_another_province_is_refused_on_the_form(w: World) -> None:
+    client = client_for(w.officer)
+    assert 'name="village" maxlength="30"' in client.get("/awareness/new/").content.decode()
     response = client.post("/awareness/new/", form_data(w, village=w.prey_veng.code))
     assert "You do not record interventions in" in response.content.decode()
     response = client.post("/awareness/new/", form_data(w, village="nonsense"))

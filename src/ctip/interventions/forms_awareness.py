@@ -105,8 +105,20 @@ class EventForm(forms.Form):
         label=_("Notes"), required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, facilitators: Any, materials: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        facilitators: Any,
+        materials: Any,
+        villages: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        if villages:
+            # A facilitator's few villages: pick one rather than type its code.
+            self.fields["village"] = forms.ChoiceField(
+                label=_("Village"), choices=[("", "—"), *villages]
+            )
         fac_field = self.fields["facilitators"]
         assert isinstance(fac_field, forms.ModelMultipleChoiceField)
         fac_field.queryset = facilitators

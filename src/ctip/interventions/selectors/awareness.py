@@ -212,7 +212,7 @@ UNKNOWN_BAND = ""
 
 
 def band_label(band: str) -> str:
-    return band or _("age unknown")
+    return band or _("unknown")
 
 
 @dataclass

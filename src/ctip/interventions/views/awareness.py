@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ctip.accounts import access
 from ctip.accounts.models import User
 from ctip.accounts.roles import RECORD_INTERVENTIONS
+from ctip.geography.models import Level
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.models import Sex
 
@@ -124,9 +125,30 @@ def _form_choices(user: Any, event: AwarenessEvent | None) -> tuple[Any, Any]:
     return facilitators, materials
 
 
+MAX_VILLAGE_CHOICES = 200
+
+
+def _village_choices(user: Any) -> list[tuple[str, str]] | None:
+    """The villages the user records interventions in, when few enough to choose from
+    (a facilitator's commune); None for a province or a country (the code is typed)."""
+    villages = list(
+        access.areas_in_scope(user, RECORD_INTERVENTIONS)
+        .filter(level=Level.VILLAGE)
+        .valid_on(timezone.localdate())
+        .select_related("parent")
+        .order_by("parent__code", "code")[: MAX_VILLAGE_CHOICES + 1]
+    )
+    if not villages or len(villages) > MAX_VILLAGE_CHOICES:
+        return None
+    return [
+        (f"{v.country}-{v.code}", f"{v.name} ({v.code}), {v.parent.name if v.parent else ''}")
+        for v in villages
+    ]
+
+
 def _event_initial(event: AwarenessEvent) -> dict[str, Any]:
     return {
-        "village": event.village.code,
+        "village": f"{event.village.country}-{event.village.code}",
         "held_on": event.held_on,
         "kind": event.kind,
         "title": event.title,
@@ -155,6 +177,7 @@ def event_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         else {"held_on": timezone.localdate(), "facilitators": [request.user.pk]},
         facilitators=facilitators,
         materials=materials,
+        villages=_village_choices(request.user),
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
