@@ -54,7 +54,7 @@ from ..models import Installment, Loan, LoanProduct, LoanStatus, Repayment
 
 AT_RISK_DAYS = 30
 CENT = Decimal("0.01")
-RATIO = Decimal("0.0001")
+RATIO = Decimal("0.000001")
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 
 

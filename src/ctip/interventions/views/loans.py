@@ -6,7 +6,7 @@ Views parse and render; the services and selectors check scope and rules."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
@@ -375,7 +375,7 @@ def loan_schedule_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _percent(ratio: Decimal | None) -> Decimal | None:
-    return None if ratio is None else (ratio * 100).quantize(Decimal("0.1"))
+    return None if ratio is None else (ratio * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 def _shown(figures: list[selectors.PortfolioFigures]) -> list[dict[str, Any]]:
