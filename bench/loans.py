@@ -45,6 +45,8 @@ PRODUCTS = [
     ("b-usd-w-flat", "USD", "flat", "weekly", "30", 10, 1, 5_000, 100_000),
 ]
 
+CODES = [p[0] for p in PRODUCTS]
+
 COLUMNS = (
     "loan_id",
     "number",
@@ -238,17 +240,23 @@ def _stored() -> list[tuple[Any, ...]]:
     from ctip.interventions.models import Installment
 
     return list(
-        Installment.objects.order_by("loan_id", "number").values_list(
-            "loan_id", "number", "due_on", "principal", "interest", "total", "balance"
-        )
+        Installment.objects.filter(loan__product__code__in=CODES)
+        .order_by("loan_id", "number")
+        .values_list("loan_id", "number", "due_on", "principal", "interest", "total", "balance")
     )
 
 
-def _clear() -> None:
-    from django.db import connection, transaction
+def _clear(*, loans_too: bool = False) -> None:
+    """Drop the benchmark's instalments (and at the end its loans), nothing else: the
+    demo programme's loans may share the database."""
+    from django.db import transaction
 
-    with transaction.atomic(), connection.cursor() as c:
-        c.execute("DELETE FROM interventions_installment")
+    from ctip.interventions.models import Installment, Loan
+
+    with transaction.atomic():
+        Installment.objects.filter(loan__product__code__in=CODES)._raw_delete("default")
+        if loans_too:
+            Loan.objects.filter(product__code__in=CODES)._raw_delete("default")
 
 
 def _timed(fn: Callable[[], int]) -> tuple[int, float]:
@@ -266,6 +274,7 @@ def bench_loan_schedules() -> Figure:
     also grows the file, which would otherwise favour whichever runs second."""
     from ctip.interventions.services.loans import installments_store
 
+    _clear(loans_too=True)  # what an interrupted run left
     loans = _loans()
     ours = baseline = float("inf")
     for round_ in range(ROUNDS):
@@ -283,7 +292,7 @@ def bench_loan_schedules() -> Figure:
             assert _stored_sample(loans) == sample, "the app and numpy stored different rows"
             if check is not None:
                 assert _stored() == check, "the app and numpy stored different schedules"
-    _clear()
+    _clear(loans_too=True)
     return Figure(f"loan_schedules_store ({len(loans):,} loans, {rows:,} rows)", ours, baseline)
 
 
@@ -299,7 +308,7 @@ def _stored_sample(loans: list[Any]) -> list[tuple[Any, ...]]:
         .order_by("loan_id", "number")
         .values_list("loan_id", "number", "due_on", "principal", "interest", "total", "balance")
     )
-    sums = Installment.objects.aggregate(
+    sums = Installment.objects.filter(loan__product__code__in=CODES).aggregate(
         n=Count("id"), p=Sum("principal"), i=Sum("interest"), b=Sum("balance")
     )
     return [*lines, tuple(sorted(sums.items()))]
