@@ -434,6 +434,11 @@ class SavingsGroupViewSet(
         summary="A member leaves (their loans repaid first; their shares wait for the share-out)",
         request=LeaveSerializer,
         responses=StatementSerializer,
+        parameters=[
+            OpenApiParameter(
+                "member_id", int, OpenApiParameter.PATH, description="The member's id."
+            )
+        ],
     )
     @action(
         detail=True,
