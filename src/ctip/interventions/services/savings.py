@@ -47,11 +47,10 @@ from ..models import (
     SavingsMeeting,
     SavingsMember,
 )
+from ..schedule import MINOR_UNIT  # the smallest amount counted, as loan schedules count it
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-# Smallest amount paid out, per currency (as the loan schedules count them).
-MINOR_UNIT: dict[str, Decimal] = {"KHR": Decimal(1), "VND": Decimal(1), "USD": CENT}
 MAX_AMOUNT = Decimal("99999999999999.99")  # what the ledger's columns hold
 MAX_SHARES_PER_ENTRY = 10_000
 
