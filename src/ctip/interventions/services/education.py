@@ -234,7 +234,9 @@ def education_support_update(
     """Correct a support record (the child stays the same). When its start moves, the
     visits still due move with it."""
     support = (
-        EducationSupport.objects.select_for_update().select_related("person").get(pk=support.pk)
+        EducationSupport.objects.select_for_update(of=("self",))
+        .select_related("person")
+        .get(pk=support.pk)
     )
     errors: dict[str, str] = {}
     check_child(actor, support.person, errors)
@@ -344,7 +346,7 @@ def school_term_record(
     assert number is not None
     values["support"] = support or supports.order_by("-starts_on", "-id").first()
     row = (
-        SchoolTerm.objects.select_for_update()
+        SchoolTerm.objects.select_for_update(of=("self",))
         .filter(person_id=person.pk, school_year=year, term=number)
         .first()
     )

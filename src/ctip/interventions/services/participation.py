@@ -161,7 +161,11 @@ def group_create(*, actor: Any, **values: Any) -> ParticipationGroup:
 def group_update(*, actor: Any, group: ParticipationGroup, **changes: Any) -> ParticipationGroup:
     """Rename a club, correct it, or mark it no longer active. Its events must stay
     inside its area."""
-    group = ParticipationGroup.objects.select_for_update().select_related("area").get(pk=group.pk)
+    group = (
+        ParticipationGroup.objects.select_for_update(of=("self",))
+        .select_related("area")
+        .get(pk=group.pk)
+    )
     access.require_in(actor, RECORD_INTERVENTIONS, group.area)
     values = {f: getattr(group, f) for f in GROUP_FIELDS}
     values.update({k: v for k, v in changes.items() if k in GROUP_FIELDS})
@@ -255,7 +259,7 @@ def event_update(*, actor: Any, event: ParticipationEvent, **changes: Any) -> Pa
     """Correct an event, or add what was decided or reported; its participants must
     stay inside its area."""
     event = (
-        ParticipationEvent.objects.select_for_update()
+        ParticipationEvent.objects.select_for_update(of=("self",))
         .select_related("area", "group__area")
         .get(pk=event.pk)
     )
@@ -485,7 +489,7 @@ def recommendation_update(
     """Follow a recommendation up: open → accepted → done, or declined (with the
     response given either way); the day it closed is kept (today unless given)."""
     rec = (
-        Recommendation.objects.select_for_update()
+        Recommendation.objects.select_for_update(of=("self",))
         .select_related("event__area")
         .get(pk=recommendation.pk)
     )

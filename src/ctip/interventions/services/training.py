@@ -261,7 +261,7 @@ def course_update(*, actor: Any, course: Course, **changes: Any) -> Course:
     """Change a course (needs MANAGE_INTERVENTIONS in its area, and in the new area when
     it moves). Places cannot go below the trainees already taking them, and the area
     cannot leave out a trainee."""
-    course = Course.objects.select_for_update().select_related("area").get(pk=course.pk)
+    course = Course.objects.select_for_update(of=("self",)).select_related("area").get(pk=course.pk)
     access.require_in(actor, MANAGE_INTERVENTIONS, course.area)
     new_area = changes.get("area", course.area)
     if isinstance(new_area, Area) and new_area.pk != course.area_id:
@@ -304,7 +304,7 @@ def course_update(*, actor: Any, course: Course, **changes: Any) -> Course:
 
 def _locked_course(course: Course) -> Course:
     return (
-        Course.objects.select_for_update()
+        Course.objects.select_for_update(of=("self",))
         .select_related("area", "targeting_list")
         .get(pk=course.pk)
     )
@@ -519,7 +519,7 @@ def enrolment_create(
 
 def _locked_enrolment(actor: Any, enrolment: Enrolment) -> Enrolment:
     enrolment = (
-        Enrolment.objects.select_for_update()
+        Enrolment.objects.select_for_update(of=("self",))
         .select_related("course__area", "person__household__village")
         .get(pk=enrolment.pk)
     )
