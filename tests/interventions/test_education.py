@@ -355,6 +355,9 @@ def test_a_childs_education_page_is_audited(world: World) -> None:
     assert page.status_code == 200 and 'id="supports"' in body and 'id="terms"' in body
     assert "200000.00 KHR" in body and "83.3%" in body and "Record a school term" in body
     assert reads.count() == 1
+    response = client_for(world.me).get(f"/education/support/{s.pk}/")
+    assert response.url == f"/education/children/{s.person_id}/#support-{s.pk}"
+    assert client_for(world.pv_officer).get(f"/education/support/{s.pk}/").status_code == 404
     body = client_for(world.me).get(f"/education/children/{s.person_id}/").content.decode()
     assert "Record a school term" not in body
     before = state()

@@ -104,6 +104,31 @@ def test_the_course_list_shows_the_courses_of_the_readers_areas(world: World) ->
     assert "No area has the code nowhere" in page.content.decode()
 
 
+def test_the_trainees_list(world: World) -> None:
+    ann, dara = enrol(world, "ann", "dara")
+    svc.enrolment_drop(actor=world.officer, enrolment=dara, dropped_on=TODAY, reason="Ill")
+    body = client_for(world.officer).get("/training/enrolments/").content.decode()
+    assert "Chan Ann" in body and "Chan Dara" in body and "Motorbike repair 2026" in body
+    body = (
+        client_for(world.officer).get("/training/enrolments/?status=dropped_out").content.decode()
+    )
+    assert "Chan Ann" not in body and "Chan Dara" in body
+    body = (
+        client_for(world.officer)
+        .get(f"/training/enrolments/?area={world.village.code}")
+        .content.decode()
+    )
+    assert "Chan Ann" in body and "Chan Dara" not in body
+    body = client_for(world.facilitator).get("/training/enrolments/").content.decode()
+    assert "Chan Ann" in body and "Chan Dara" not in body
+    assert (
+        "Chan Ann" not in client_for(world.pv_officer).get("/training/enrolments/").content.decode()
+    )
+    assert client_for(world.donor).get("/training/enrolments/").status_code == 403
+    response = client_for(None).get("/training/enrolments/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
 def test_the_course_page_names_its_trainees_and_is_audited(world: World) -> None:
     enrol(world, "ann", "dara")
     reads = AuditEvent.objects.filter(action="read", object_type="interventions.course")
@@ -329,6 +354,7 @@ def test_the_pages_take_a_fixed_number_of_queries(world: World) -> None:
         row = []
         for url in (
             "/training/courses/",
+            "/training/enrolments/",
             f"/training/courses/{world.course.pk}/",
             f"/training/courses/{world.course.pk}/outcomes/",
             f"/training/courses/{world.course.pk}/enrol/",

@@ -156,7 +156,7 @@ class DropForm(forms.Form):
     drop_reason = forms.CharField(label=_("Reason for dropping out"), max_length=300)
 
 
-class EnrolmentFilterForm(forms.Form):
+class EnrolmentFilterForm(AreaFilterMixin):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("any")), *EnrolmentStatus.choices]
     )

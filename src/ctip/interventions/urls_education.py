@@ -16,5 +16,6 @@ urlpatterns: list[URLPattern] = [
         name="education-term",
     ),
     path("education/support/new/", views.support_create, name="education-support-create"),
+    path("education/support/<int:pk>/", views.support_detail, name="education-support-detail"),
     path("education/support/<int:pk>/edit/", views.support_edit, name="education-support-edit"),
 ]

@@ -7,10 +7,10 @@ from django.urls import URLPattern, path
 from .views import participation as views
 
 urlpatterns: list[URLPattern] = [
-    path("participation/clubs/", views.group_list, name="club-list"),
-    path("participation/clubs/new/", views.group_create, name="club-create"),
-    path("participation/clubs/<int:pk>/", views.group_detail, name="club-detail"),
-    path("participation/clubs/<int:pk>/edit/", views.group_edit, name="club-edit"),
+    path("participation/clubs/", views.group_list, name="participation-group-list"),
+    path("participation/clubs/new/", views.group_create, name="participation-group-create"),
+    path("participation/clubs/<int:pk>/", views.group_detail, name="participation-group-detail"),
+    path("participation/clubs/<int:pk>/edit/", views.group_edit, name="participation-group-edit"),
     path("participation/events/", views.event_list, name="participation-event-list"),
     path("participation/events/new/", views.event_create, name="participation-event-create"),
     path(
@@ -36,16 +36,16 @@ urlpatterns: list[URLPattern] = [
     path(
         "participation/events/<int:pk>/recommendations/new/",
         views.recommendation_add,
-        name="participation-recommendation-add",
+        name="recommendation-add",
     ),
     path(
         "participation/recommendations/",
         views.recommendation_list,
-        name="participation-recommendation-list",
+        name="recommendation-list",
     ),
     path(
         "participation/recommendations/<int:pk>/",
         views.recommendation_edit,
-        name="participation-recommendation-edit",
+        name="recommendation-edit",
     ),
 ]

@@ -28,6 +28,7 @@ urlpatterns: list[URLPattern] = [
         views.session_attendance,
         name="session-attendance",
     ),
+    path("training/enrolments/", views.enrolment_list, name="enrolment-list"),
     path(
         "training/enrolments/<int:pk>/complete/",
         views.enrolment_complete,

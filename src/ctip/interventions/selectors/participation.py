@@ -25,6 +25,7 @@ from django.db.models import (
 from django.db.models.functions import TruncQuarter
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from ctip.accounts import access
 from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS
@@ -119,7 +120,10 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.start.year} Q{(self.start.month - 1) // 3 + 1}"
+        return _("%(year)s, quarter %(n)s") % {
+            "year": self.start.year,
+            "n": (self.start.month - 1) // 3 + 1,
+        }
 
 
 def members_over_time(actor: Any, group: ParticipationGroup) -> list[Period]:

@@ -171,9 +171,18 @@ def enrolments_visible_to(actor: Any) -> QuerySet[Enrolment]:
 
 
 def enrolment_search(
-    actor: Any, *, course: int | None = None, person: int | None = None, status: str = ""
+    actor: Any,
+    *,
+    course: int | None = None,
+    person: int | None = None,
+    status: str = "",
+    area_code: str = "",
 ) -> QuerySet[Enrolment]:
+    """Enrolments the actor sees, by course, person, status and where the trainee lives
+    (an official area code: the area and everything below it)."""
     qs = enrolments_visible_to(actor)
+    if area_code:
+        qs = qs.filter(under_codes(area_code, "person__household__village__"))
     if course is not None:
         qs = qs.filter(course_id=course)
     if person is not None:

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -119,6 +120,16 @@ def education_child(request: HttpRequest, person_pk: int) -> HttpResponse:
             "terms": [(t, sel.term_attendance(t)) for t in record.terms],
         },
     )
+
+
+@login_required
+@require_GET
+def support_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A support record is shown on its child's education page."""
+    access.require(request.user, VIEW_PERSONS)
+    support = sel.support_get(request.user, pk)
+    url = reverse("interventions:education-child", kwargs={"person_pk": support.person_id})
+    return redirect(f"{url}#support-{support.pk}")
 
 
 def _child_for_record(request: HttpRequest, pk: Any) -> Person:

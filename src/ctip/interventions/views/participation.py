@@ -97,7 +97,7 @@ def group_create(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("%(name)s is saved.") % {"name": group.name})
-            return redirect("interventions:club-detail", pk=group.pk)
+            return redirect("interventions:participation-group-detail", pk=group.pk)
     return render(request, "interventions/participation/group_form.html", {"form": form})
 
 
@@ -126,7 +126,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("%(name)s is saved.") % {"name": group.name})
-            return redirect("interventions:club-detail", pk=group.pk)
+            return redirect("interventions:participation-group-detail", pk=group.pk)
     return render(
         request, "interventions/participation/group_form.html", {"form": form, "group": group}
     )
@@ -430,7 +430,7 @@ def recommendation_edit(request: HttpRequest, pk: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             messages.success(request, _("The recommendation is updated."))
-            return redirect("interventions:participation-recommendation-list")
+            return redirect("interventions:recommendation-list")
     return render(
         request,
         "interventions/participation/recommendation_form.html",

@@ -224,6 +224,33 @@ def course_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 # Enrolment.
 
 
+@login_required
+@require_GET
+def enrolment_list(request: HttpRequest) -> HttpResponse:
+    access.require(request.user, VIEW_PERSONS)
+    form = f.EnrolmentFilterForm(request.GET or None)
+    enrolments = Enrolment.objects.none()
+    if not form.is_bound:
+        enrolments = sel.enrolment_search(request.user)
+    elif form.is_valid():
+        try:
+            enrolments = sel.enrolment_search(
+                request.user,
+                status=form.cleaned_data["status"],
+                area_code=form.cleaned_data["area"],
+            )
+        except AreaCodeError as exc:
+            form.add_error("area", str(exc))
+    page = Paginator(enrolments.order_by("-enrolled_on", "-id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "interventions/training/enrolment_list.html",
+        {"form": form, "page": page, "query": query_without_page(request)},
+    )
+
+
 def _require_record(request: HttpRequest, course: Course) -> None:
     access.require(request.user, RECORD_INTERVENTIONS)
     if not svc.may_record_for(request.user, course):
