@@ -182,7 +182,11 @@ def _name(person: Person) -> str:
 # Courses.
 
 
-def _clean_course(actor: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+def _clean_course(
+    actor: Any, values: Mapping[str, Any], *, current_list: int | None = None
+) -> dict[str, Any]:
+    """Checked fields of a course; the targeting list is checked when it changes (a
+    list kept as it was stays, whoever edits the course)."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     limits = {"title": 200, "trade": 100, "provider": 200, "location": 200}
@@ -225,8 +229,9 @@ def _clean_course(actor: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     out["status"] = status
     tl = values.get("targeting_list")
     if tl is not None:
-        if not isinstance(tl, TargetingList) or not (
-            targeting_lists_visible_to(actor).filter(pk=tl.pk).exists()
+        changed = getattr(tl, "pk", None) != current_list
+        if not isinstance(tl, TargetingList) or (
+            changed and not targeting_lists_visible_to(actor).filter(pk=tl.pk).exists()
         ):
             errors["targeting_list"] = _("This targeting list is not one of your areas.")
         elif isinstance(area, Area) and not _overlaps(tl.area, area):
@@ -268,7 +273,7 @@ def course_update(*, actor: Any, course: Course, **changes: Any) -> Course:
         access.require_in(actor, MANAGE_INTERVENTIONS, new_area)
     values = {f: getattr(course, f) for f in COURSE_FIELDS}
     values.update({k: v for k, v in changes.items() if k in COURSE_FIELDS})
-    data = _clean_course(actor, values)
+    data = _clean_course(actor, values, current_list=course.targeting_list_id)
     errors: dict[str, str] = {}
     taking = course.enrolments.exclude(status=EnrolmentStatus.DROPPED_OUT)
     if data["capacity"] is not None and taking.count() > data["capacity"]:
