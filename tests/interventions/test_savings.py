@@ -464,7 +464,7 @@ class TestLedgerAndShareOut:
         assert group.cycle_started_on == _day(51)
         assert sel.reconciliation(group).ok
         event = AuditEvent.objects.get(action="savings.share_out")
-        assert event.changes["payouts"][str(a.pk)] == "35748"
+        assert event.changes["payouts"][str(a.pk)] == "35748.00"
         # The new cycle starts with no shares; the closed one takes no more entries.
         assert all(s.shares == 0 for s in sel.statements(place["fac"], group))
         with pytest.raises(ValidationError) as err:

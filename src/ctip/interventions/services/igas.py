@@ -380,7 +380,7 @@ def activity_update(
     if unknown:
         raise ValidationError({k: _("This cannot be changed.") for k in sorted(unknown)})
     activity = (
-        IncomeActivity.objects.select_for_update()
+        IncomeActivity.objects.select_for_update(of=("self",))
         .select_related("household__village", "person", "benchmark")
         .get(pk=activity.pk)
     )

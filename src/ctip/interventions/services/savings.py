@@ -200,7 +200,11 @@ def _text(value: Any, field: str, errors: dict[str, Any], *, max_length: int) ->
 def _lock(group: SavingsGroup) -> SavingsGroup:
     """The group's row, locked until the transaction ends: ledger checks then see
     every entry another meeting could be adding at the same time."""
-    return SavingsGroup.objects.select_for_update().select_related("village").get(pk=group.pk)
+    return (
+        SavingsGroup.objects.select_for_update(of=("self",))
+        .select_related("village")
+        .get(pk=group.pk)
+    )
 
 
 # -- groups ------------------------------------------------------------------------------
@@ -938,8 +942,8 @@ def share_out_plan(group: SavingsGroup, on: Any) -> SharePlan:
         Payout(
             member=members[m],
             shares=bought[m],
-            amount=parts[m] + (remainder if m == largest else ZERO),
-            remainder=remainder if m == largest else ZERO,
+            amount=(parts[m] + (remainder if m == largest else ZERO)).quantize(CENT),
+            remainder=(remainder if m == largest else ZERO).quantize(CENT),
         )
         for m in sorted(bought, key=lambda m: (-bought[m], m))
     ]
