@@ -24,10 +24,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, size: str, seed: int, no_progress: bool, **options: Any) -> None:
         started = time.perf_counter()
+        quiet = no_progress or options["verbosity"] == 0
         if demo.already_generated(size, seed):
             self.stdout.write(
                 f"Demo data (size {size}, seed {seed}) is already present: nothing to do."
             )
+            self._interventions(size, seed, quiet=quiet)
             return
         total = demo.SIZE_SPECS[size].persons
         with tqdm(
@@ -54,7 +56,8 @@ class Command(BaseCommand):
                 f"({result.hamlets} new hamlets) in {elapsed:.1f} s ({rate:,.0f} persons/s)."
             )
         )
-        self._vulnerability(size, seed, quiet=no_progress or options["verbosity"] == 0)
+        self._vulnerability(size, seed, quiet=quiet)
+        self._interventions(size, seed, quiet=quiet)
 
     def _vulnerability(self, size: str, seed: int, *, quiet: bool) -> None:
         """Assess the young people (a baseline round 18 months ago and a recent one for
@@ -89,5 +92,45 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Assessed {assessed:,} young people, added {outcomes:,} later outcomes"
                 f"{built} in {time.perf_counter() - started:.1f} s."
+            )
+        )
+
+    def _interventions(self, size: str, seed: int, *, quiet: bool) -> None:
+        """What the demo persons received: awareness events, courses, loans, savings
+        groups, activities, education support, participation and follow-up visits."""
+        from django.utils import timezone
+
+        from ctip.interventions import demo as idemo
+
+        previous = idemo.already_generated()
+        if previous is not None:
+            self.stdout.write("Demo interventions are already present: nothing to do.")
+            return
+        started = time.perf_counter()
+        with tqdm(
+            total=demo.SIZE_SPECS[size].persons,
+            unit="persons",
+            unit_scale=True,
+            disable=quiet,
+            file=sys.stderr,
+        ) as bar:
+            try:
+                made = idemo.generate_interventions(
+                    seed=seed, as_of=timezone.localdate(), size=size, progress=bar.update
+                )
+            except demo.DemoDataError as exc:
+                raise CommandError(str(exc)) from exc
+        demo.refresh_statistics()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Recorded interventions: {made.get('attendance', 0):,} attendances at "
+                f"{made.get('awareness_events', 0):,} awareness events, "
+                f"{made.get('enrolments', 0):,} enrolments in {made.get('courses', 0):,} courses, "
+                f"{made.get('loans', 0):,} loans, {made.get('savings_groups', 0):,} savings "
+                f"groups, {made.get('igas', 0):,} activities, "
+                f"{made.get('education_supports', 0):,} education supports, "
+                f"{made.get('participants', 0):,} participations, "
+                f"{made.get('follow_ups', 0):,} follow-up visits "
+                f"in {time.perf_counter() - started:.1f} s."
             )
         )
