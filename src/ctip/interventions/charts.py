@@ -18,7 +18,12 @@ from .selectors.summary import COMPONENTS, SEXES, Summary, component_label
 FONT = 'system-ui, "Noto Sans", "Noto Sans Khmer", "Khmer OS System", sans-serif'
 # The site's accent and colours that stay apart for the colour-blind (Okabe-Ito).
 SEX_COLOURS = ["#0b5d5b", "#e69f00", "#56b4e9", "#999999"]
-WIDTH = 520
+# Bars this wide, labels above them: the chart stays narrow enough for a phone.
+WIDTH = 360
+HEADER = alt.Header(
+    title=None, labelAngle=0, labelAlign="left", labelOrient="top", labelAnchor="start",
+    labelFontSize=12, labelPadding=-10, labelBaseline="bottom",
+)  # fmt: skip
 
 
 def _render(chart: alt.TopLevelMixin, title: str) -> str:
@@ -55,23 +60,24 @@ def reach_by_component_and_sex(summary: Summary) -> str:
         return ""
     title = _("Persons reached by component and sex")
     chart = (
-        alt.Chart(alt.Data(values=values), width=WIDTH)
+        alt.Chart(alt.Data(values=values))
         .mark_bar()
         .encode(
             x=alt.X("sum(persons):Q", title=_("Persons")),
-            y=alt.Y(
-                "component:N",
-                title=None,
-                sort=[component_label(c) for c in COMPONENTS],
-                axis=alt.Axis(labelLimit=220),
-            ),
             color=alt.Color(
                 "sex:N",
                 title=_("Sex"),
                 scale=alt.Scale(domain=[sex_labels[s] for s in SEXES], range=SEX_COLOURS),
-                legend=alt.Legend(orient="bottom"),
+                legend=alt.Legend(orient="bottom", columns=2),
             ),
             order=alt.Order("sex:N"),
+        )
+        .properties(width=WIDTH, height=16)
+        .facet(
+            row=alt.Row(
+                "component:N", header=HEADER, sort=[component_label(c) for c in COMPONENTS]
+            ),
+            spacing=14,
         )
     )
     return _render(chart, title)
@@ -89,21 +95,18 @@ def par30_by_area(summary: Summary) -> str:
             values.append({"area": name, "currency": f.currency, "par30": round(f.par30 * 100, 2)})
     if not values:
         return ""
+    top = max(10.0, max(v["par30"] for v in values))
     title = _("Portfolio at risk over 30 days (PAR30) by area")
     chart = (
-        alt.Chart(alt.Data(values=values), width=WIDTH)
+        alt.Chart(alt.Data(values=values))
         .mark_bar()
         .encode(
-            x=alt.X("par30:Q", title=_("PAR30 (%)")),
-            y=alt.Y(
-                "area:N",
-                title=None,
-                sort=names,
-                axis=alt.Axis(labelLimit=220),
-            ),
-            color=alt.Color("currency:N", title=_("Currency"), legend=alt.Legend(orient="bottom")),
-            yOffset="currency:N",
+            x=alt.X("par30:Q", title=_("PAR30 (%)"), scale=alt.Scale(domain=[0, top])),
+            y=alt.Y("currency:N", title=None),
+            color=alt.Color("currency:N", legend=None),
         )
+        .properties(width=WIDTH)
+        .facet(row=alt.Row("area:N", header=HEADER, sort=names), spacing=14)
     )
     return _render(chart, title)
 

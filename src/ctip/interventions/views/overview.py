@@ -222,9 +222,9 @@ def person_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _history_groups(history: overview.History) -> list[tuple[int, list[overview.HistoryItem]]]:
-    """The timeline by year, newest year first, oldest first within a year."""
+    """The timeline by year, newest first (visits due later come first)."""
     years: dict[int, list[overview.HistoryItem]] = {}
-    for item in history.items:
+    for item in reversed(history.items):
         years.setdefault(item.on.year, []).append(item)
     return sorted(years.items(), reverse=True)
 
@@ -441,6 +441,12 @@ def _summary_tables(result: summary.Summary) -> dict[str, Any]:
         "large_events": _reach_row(
             _("Reached at large events (headcounts)"), result.total.large_events
         ),
+        "any": _reach_row(component_label(ANY), result.total.reach[ANY]),
+        "any_by_sex": [
+            (sexes[sx], _n(result.total.reach[ANY].by_sex[sx]))
+            for sx in SEXES
+            if result.total.reach[ANY].by_sex[sx] != 0
+        ],
         "rows": [_money_row(r) for r in result.rows],
         "total": _money_row(result.total),
         "children": [_money_row(r) for r in result.children],
