@@ -100,7 +100,12 @@ def follow_up_get(actor: Any, pk: int) -> FollowUp:
                 )
             )
             .select_related(
-                "person__household__village", "assigned_to", "visited_by", "activity", "loan"
+                "person__household__village",
+                "assigned_to",
+                "visited_by",
+                "activity",
+                "loan",
+                "enrolment",
             )
             .get(pk=pk)
         )

@@ -70,22 +70,26 @@ def _for_recording(request: HttpRequest, pk: int) -> FollowUp:
     return follow_up
 
 
-# Pages of the records a visit follows up, by link field; a link is left out when the
-# page does not exist.
-RECORD_PAGES = [
-    ("activity_id", "interventions:iga-detail"),
-    ("loan_id", "interventions:loan-detail"),
-    ("enrolment_id", "interventions:enrolment-detail"),
-    ("education_support_id", "interventions:education-support-detail"),
-]
-
-
 def record_link(follow_up: FollowUp) -> str | None:
-    for attr, name in RECORD_PAGES:
-        pk = getattr(follow_up, attr)
-        if pk:
+    """The page of the help a visit follows up (None when there is no such page)."""
+    targets: list[tuple[Any, str, Any]] = [
+        (follow_up.activity_id, "interventions:iga-detail", follow_up.activity_id),
+        (follow_up.loan_id, "interventions:loan-detail", follow_up.loan_id),
+        (
+            follow_up.enrolment_id,
+            "interventions:course-detail",
+            follow_up.enrolment.course_id if follow_up.enrolment_id else None,
+        ),
+        (
+            follow_up.education_support_id,
+            "interventions:education-child",
+            follow_up.person_id,
+        ),
+    ]
+    for linked, name, arg in targets:
+        if linked:
             try:
-                return reverse(name, args=[pk])
+                return reverse(name, args=[arg])
             except NoReverseMatch:
                 return None
     return None
