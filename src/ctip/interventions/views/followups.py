@@ -78,7 +78,7 @@ def record_link(follow_up: FollowUp) -> str | None:
         (
             follow_up.enrolment_id,
             "interventions:course-detail",
-            follow_up.enrolment.course_id if follow_up.enrolment_id else None,
+            follow_up.enrolment.course_id if follow_up.enrolment is not None else None,
         ),
         (
             follow_up.education_support_id,
