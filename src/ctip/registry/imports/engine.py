@@ -18,14 +18,16 @@ import datetime as dt
 import hashlib
 import json
 import operator
+import queue
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
@@ -240,19 +242,21 @@ def _serial_queries() -> Iterator[None]:
         yield
         return
     setting = "max_parallel_workers_per_gather"
-    # Inside the caller's transaction the setting ends with it (committed or not);
-    # outside one (a dry run) it is put back afterwards.
+    # Inside the caller's transaction, a pass that fails leaves the change to its
+    # rollback (an aborted transaction runs nothing more); otherwise it is put back.
     local = connection.in_atomic_block
     with connection.cursor() as c:
         c.execute("SELECT current_setting(%s)", [setting])
         before = c.fetchone()[0]
         c.execute("SELECT set_config(%s, '0', %s)", [setting, local])
+    failed = True
     try:
         yield
+        failed = False
     finally:
-        if not local:
+        if not (failed and local):
             with connection.cursor() as c:
-                c.execute("SELECT set_config(%s, %s, false)", [setting, before])
+                c.execute("SELECT set_config(%s, %s, %s)", [setting, before, local])
 
 
 class _Seen:
@@ -324,10 +328,14 @@ class _Household:
 
     ext: str  # '' when missing or not valid
     code: str  # as in the file ('' when none)
-    village_id: int
+    village: str  # the village code as in the file ('' when missing or not valid)
     data: list[Any]  # values in HOUSEHOLD_DATA order (defaults where not mapped)
-    sig: str  # what all rows of the household must agree on
+    agreed: str  # what all rows of the household must agree on, besides the village
     problems: list[tuple[str, str]]  # (column, message)
+    # Set by _place, once the village code is looked up (0: none).
+    village_id: int = 0
+    sig: str = ""  # the village and `agreed`
+    placed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -340,6 +348,10 @@ class _Row:
     household: _Household
     person: str  # external id; '' when missing or not valid
     data: list[Any]  # values in PERSON_DATA order (defaults where not mapped)
+    # (column, message): about the row's cells, before its household's problems (extra
+    # cells), and about its person.
+    early: list[tuple[str, str]] | None = None
+    problems: list[tuple[str, str]] | None = None
 
 
 INSERT, UPDATE, WRITTEN = "insert", "update", "written"
@@ -489,47 +501,119 @@ class _Pass:
     def _run(self) -> Outcome:
         self.seen = _Seen(self.in_size)
         try:
-            raw: list[tuple[int, Sequence[Any]]] = []
-            try:
-                for row in self.table.rows:
-                    raw.append(row)
-                    if len(raw) >= BATCH_ROWS:
-                        rows, raw = self._parse_all(raw), []
-                        self._batch(rows)
-            except FileProblem as exc:
-                rows, raw = self._parse_all(raw), []
-                self._batch(rows)
-                self.outcome.add(Problem(exc.row, "", exc.message))
-            if raw:
-                rows, raw = self._parse_all(raw), []
-                self._batch(rows)
+            with contextlib.closing(self._parsed()) as batches:
+                for item in batches:
+                    if isinstance(item, FileProblem):
+                        self.outcome.add(Problem(item.row, "", item.message))
+                        continue
+                    self.outcome.rows += len(item)
+                    self._place(item)
+                    self._report(item)
+                    self._batch(item)
         finally:
             self.seen.close()
         return self.outcome
 
+    def _parsed(self) -> Generator[list[_Row] | FileProblem, None, None]:
+        """The file's rows, read and parsed a batch at a time by a second thread, ending
+        with the FileProblem that stopped the reading, if one did.
+
+        The file is read and parsed (pure Python) while this thread checks and writes
+        the batch before (mostly waiting for the database, which does not hold the GIL).
+        The reading thread touches no database: villages are looked up by _place, here.
+        At most one parsed batch waits in between, so memory stays flat."""
+        handover: queue.Queue[list[_Row] | BaseException | None] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        language = translation.get_language()
+
+        def give(item: list[_Row] | BaseException | None) -> bool:
+            while not stop.is_set():
+                try:
+                    handover.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read() -> None:
+            # Problems are written in the language of whoever started the pass.
+            with translation.override(language):
+                try:
+                    raw: list[tuple[int, Sequence[Any]]] = []
+                    try:
+                        for row in self.table.rows:
+                            raw.append(row)
+                            if len(raw) >= BATCH_ROWS:
+                                if not give(self._parse_all(raw)):
+                                    return
+                                raw = []
+                    except FileProblem as exc:
+                        if give(self._parse_all(raw)):
+                            give(exc)
+                        return
+                    if raw and not give(self._parse_all(raw)):
+                        return
+                except BaseException as exc:  # raised again in the pass's thread
+                    give(exc)
+                finally:
+                    give(None)
+
+        reader = threading.Thread(target=read, name="ctip-import-reader", daemon=True)
+        reader.start()
+        try:
+            while (item := handover.get()) is not None:
+                if isinstance(item, BaseException) and not isinstance(item, FileProblem):
+                    raise item
+                yield item
+        finally:
+            # Also when this thread stops early (a database error): the reader must be
+            # done before the caller closes the file.
+            stop.set()
+            reader.join()
+
     def _parse_all(self, raw: list[tuple[int, Sequence[Any]]]) -> list[_Row]:
-        self.outcome.rows += len(raw)
-        self._prefetch_villages(raw)
         return [self._parse(number, cells) for number, cells in raw]
 
-    def _prefetch_villages(self, raw: list[tuple[int, Sequence[Any]]]) -> None:
-        """Resolve the batch's new village codes with one query."""
-        index = next(s[0] for s in self.hh_steps if s[2] == "village")
-        parse = FIELDS_BY_NAME["village"].parse
-        codes: set[str] = set()
-        for _number, cells in raw:
-            if index < len(cells):
-                cell = cells[index]
-                if cell not in self._villages:
-                    with contextlib.suppress(Bad):
-                        codes.add(parse(cell))
-        codes -= self._villages.keys()
-        codes.discard("")
-        if codes and len(self._villages) < _VILLAGE_CACHE:
-            for code, hit in _resolve_villages(codes, self.today).items():
-                self._villages[code] = self._allowed_village(code, hit)
+    def _place(self, rows: list[_Row]) -> None:
+        """Give the batch's households their village: codes not seen before are looked
+        up with one query."""
+        todo = {id(r.household): r.household for r in rows if not r.household.placed}
+        villages = self._villages
+        codes = {h.village for h in todo.values() if h.village and h.village not in villages}
+        if codes:
+            found = {
+                code: self._allowed_village(code, hit)
+                for code, hit in _resolve_villages(codes, self.today).items()
+            }
+            if len(villages) < _VILLAGE_CACHE:
+                villages.update(found)
+            else:
+                villages = {**villages, **found}
+        column = self.header_of["village"]
+        for h in todo.values():
+            if h.village:
+                hit = villages[h.village]
+                if isinstance(hit, str):
+                    h.problems.append((column, hit))
+                else:
+                    h.village_id = hit
+            h.sig = f"{h.village_id}\x1f{h.agreed}"
+            h.placed = True
 
-    # --- one row -------------------------------------------------------------------------
+    def _report(self, rows: list[_Row]) -> None:
+        """The batch's problems with its cells, each row's in the order of its cells."""
+        problem = self.problem
+        for r in rows:
+            if r.early:
+                for column, message in r.early:
+                    problem(r.number, column, message)
+            for column, message in r.household.problems:
+                problem(r.number, column, message)
+            if r.problems:
+                for column, message in r.problems:
+                    problem(r.number, column, message)
+
+    # --- one row (in the reading thread: no database, no self.problem) -----------------------
 
     def _cells(
         self,
@@ -551,8 +635,9 @@ class _Pass:
         return values
 
     def _parse(self, number: int, cells: Sequence[Any]) -> _Row:
+        early: list[tuple[str, str]] | None = None
         if len(cells) != self.width:
-            cells = self._fit(number, cells)
+            cells, early = self._fit(cells)
         # A household's rows usually follow each other with the same household cells:
         # those are parsed once.
         key = self._hh_cells(cells)
@@ -560,16 +645,13 @@ class _Pass:
         if household is None or key != self._last_key:
             household = self._parse_household(cells)
             self._last_key, self._last_household = key, household
-        if household.problems:
-            for column, message in household.problems:
-                self.problem(number, column, message)
         # The common case, a valid row, in as few steps as possible; anything unusual
         # goes the long way round, which names each problem.
         try:
             cells_read = self._p_cells(cells)
             values = [parse(c) for parse, c in zip(self._p_parsers, cells_read, strict=True)]
         except Bad:
-            return self._parse_person(number, cells, household)
+            return self._parse_person(number, cells, household, early)
         values.extend(self._p_fill)
         data = list(self._p_assemble(values))
         person, age = data[P_EXT], data[P_AGE]
@@ -582,20 +664,24 @@ class _Pass:
             and (data[GIVEN_LOCAL] or data[GIVEN_LATIN])
             and (born is None or self.earliest_birth <= born <= self.today)
         ):
-            return self._parse_person(number, cells, household)
+            return self._parse_person(number, cells, household, early)
         if age is not None:
             if born is not None:
-                return self._parse_person(number, cells, household)
+                return self._parse_person(number, cells, household, early)
             data[DOB] = _estimated_birth(age, self.today)
             data[ESTIMATED] = True
-        return _Row(number, household, person, data)
+        return _Row(number, household, person, data, early)
 
-    def _parse_person(self, number: int, cells: Sequence[Any], household: _Household) -> _Row:
+    def _parse_person(
+        self,
+        number: int,
+        cells: Sequence[Any],
+        household: _Household,
+        early: list[tuple[str, str]] | None,
+    ) -> _Row:
         problems: list[tuple[str, str]] = []
         bad: set[str] = set()
         values = self._cells(cells, self.person_steps, problems, bad)
-        for column, message in problems:
-            self.problem(number, column, message)
         data = self.person_template.copy()
         for (_i, _h, name, pos, _p), value in zip(self.person_steps, values, strict=True):
             if name not in bad:
@@ -605,42 +691,43 @@ class _Pass:
         if "person_external_id" in bad:
             person = ""
         if not person and "person_external_id" not in bad:
-            self._empty(number, "person_external_id")
+            problems.append(self._empty("person_external_id"))
             bad.add("person_external_id")
         for name, pos in (("relationship", REL), ("sex", SEX)):
             if not data[pos] and name not in bad:
-                self._empty(number, name)
+                problems.append(self._empty(name))
                 bad.add(name)
         if not (data[GIVEN_LOCAL] or data[GIVEN_LATIN]) and not (
             bad & {"given_name_local", "given_name_latin"}
         ):
             column = self.header_of.get("given_name_local") or self.header_of["given_name_latin"]
-            self.problem(
-                number, column, _("Give the person's given name in local script or Latin letters.")
+            problems.append(
+                (column, _("Give the person's given name in local script or Latin letters."))
             )
             bad.add("given_name_local")
         if self.has_birth:
-            self._check_birth(number, data, age, bad)
-        return _Row(number, household, person, data)
+            self._check_birth(problems, data, age, bad)
+        return _Row(number, household, person, data, early, problems or None)
 
-    def _fit(self, number: int, cells: Sequence[Any]) -> list[Any]:
-        """A row with as many cells as the file has columns (reporting extra ones)."""
+    def _fit(self, cells: Sequence[Any]) -> tuple[list[Any], list[tuple[str, str]] | None]:
+        """A row with as many cells as the file has columns (and the problem with extra
+        ones)."""
         if len(cells) < self.width:
-            return [*cells, *([None] * (self.width - len(cells)))]
+            return [*cells, *([None] * (self.width - len(cells)))], None
+        problems = None
         if any(cell_text(c) for c in cells[self.width :]):
-            self.problem(
-                number,
-                "",
-                _("This row has %(cells)d cells but the file has %(columns)d columns.")
-                % {"cells": len(cells), "columns": self.width},
-            )
-        return list(cells[: self.width])
+            message = _("This row has %(cells)d cells but the file has %(columns)d columns.") % {
+                "cells": len(cells),
+                "columns": self.width,
+            }
+            problems = [("", message)]
+        return list(cells[: self.width]), problems
 
     def _empty_message(self, name: str) -> str:
         return _("%(field)s is empty; every row needs one.") % {"field": FIELDS_BY_NAME[name].label}
 
-    def _empty(self, number: int, name: str) -> None:
-        self.problem(number, self.header_of[name], self._empty_message(name))
+    def _empty(self, name: str) -> tuple[str, str]:
+        return self.header_of[name], self._empty_message(name)
 
     def _parse_household(self, cells: Sequence[Any]) -> _Household:
         problems: list[tuple[str, str]] = []
@@ -654,41 +741,40 @@ class _Pass:
         del data[H_EXT:]
         for name, value in (("household_external_id", ext), ("village", village)):
             if not value and name not in bad:
-                problems.append((self.header_of[name], self._empty_message(name)))
-        village_id = 0
-        if village:
-            try:
-                village_id = self._village(village)
-            except Bad as exc:
-                problems.append((self.header_of["village"], exc.message))
-        agreed = [str(village_id), code, *(str(data[pos]) for _name, pos in self.hh_agreed)]
+                problems.append(self._empty(name))
+        agreed = [code, *(str(data[pos]) for _name, pos in self.hh_agreed)]
         return _Household(
             "" if "household_external_id" in bad else ext,
             code or "",
-            village_id,
+            village or "",
             data,
             "\x1f".join(agreed),
             problems,
         )
 
-    def _check_birth(self, number: int, data: list[Any], age: int | None, bad: set[str]) -> None:
+    def _check_birth(
+        self, problems: list[tuple[str, str]], data: list[Any], age: int | None, bad: set[str]
+    ) -> None:
         """Dates of birth in the past and within MAX_AGE; an age gives an estimated one."""
         born = data[DOB]
         column = self.header_of.get("date_of_birth", "")
         if born:
             if born > self.today:
-                self.problem(
-                    number,
-                    column,
-                    _("The date of birth %(date)s is in the future.") % {"date": born.isoformat()},
+                problems.append(
+                    (
+                        column,
+                        _("The date of birth %(date)s is in the future.")
+                        % {"date": born.isoformat()},
+                    )
                 )
                 bad.add("date_of_birth")
             elif _age_on(born, self.today) > MAX_AGE:
-                self.problem(
-                    number,
-                    column,
-                    _("The date of birth %(date)s gives an age over %(max)d years.")
-                    % {"date": born.isoformat(), "max": MAX_AGE},
+                problems.append(
+                    (
+                        column,
+                        _("The date of birth %(date)s gives an age over %(max)d years.")
+                        % {"date": born.isoformat(), "max": MAX_AGE},
+                    )
                 )
                 bad.add("date_of_birth")
         if not self.has_age or age is None:
@@ -698,23 +784,14 @@ class _Pass:
                 data[DOB] = _estimated_birth(age, self.today)
                 data[ESTIMATED] = True
         elif abs(_age_on(born, self.today) - age) > 1:
-            self.problem(
-                number,
-                self.header_of["age"],
-                _("The age %(age)d does not match the date of birth %(date)s.")
-                % {"age": age, "date": born.isoformat()},
+            problems.append(
+                (
+                    self.header_of["age"],
+                    _("The age %(age)d does not match the date of birth %(date)s.")
+                    % {"age": age, "date": born.isoformat()},
+                )
             )
             bad.add("age")
-
-    def _village(self, code: str) -> int:
-        hit = self._villages.get(code)
-        if hit is None:
-            hit = self._allowed_village(code, _resolve_villages({code}, self.today)[code])
-            if len(self._villages) < _VILLAGE_CACHE:
-                self._villages[code] = hit
-        if isinstance(hit, str):
-            raise Bad(hit)
-        return hit
 
     def _allowed_village(self, code: str, hit: int | str) -> int | str:
         if isinstance(hit, int) and self.allowed is not None and hit not in self.allowed:
