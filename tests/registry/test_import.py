@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -15,6 +16,8 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import translation
 
 from ctip.core.actors import cli_actor
 from ctip.core.models import AuditEvent
@@ -353,6 +356,44 @@ def test_households_are_checked_across_batches(
     assert "also in row 3" in outcome.problems[1].message
 
 
+def test_a_row_lists_its_problems_in_the_order_of_its_cells(
+    world: World, village: Area, tmp_path: Path
+) -> None:
+    path = tmp_path / "f.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(HEADERS)
+        out.writerow(person("HH-1", "P-1", village.code, "Dara", relationship="head").values())
+        bad = person("HH-2", "P-2", "99999999", "Vanna", land_hectares="a lot", sex="")
+        out.writerow([*bad.values(), "", "a cell past the last column"])
+    outcome = check(world.admin, path)
+    assert [(r, c) for r, c, _m in problems(outcome)] == [
+        (3, ""),
+        (3, "land_hectares"),
+        (3, "village_code"),
+        (3, "sex"),
+    ]
+    assert "23 cells but the file has 21 columns" in outcome.problems[0].message
+    assert "No village has the code 99999999" in outcome.problems[2].message
+
+
+def test_problems_are_written_in_the_language_of_whoever_checks_the_file(
+    world: World, village: Area, tmp_path: Path
+) -> None:
+    rows = sample_rows(village.code)
+    rows[1]["date_of_birth"] = "2011-02-30"
+    rows[3]["village_code"] = "99999999"
+    path = write_csv(tmp_path / "f.csv", rows)
+    with translation.override("km"):
+        outcome = check(world.admin, path)
+        no_village = translation.gettext("No village has the code %(code)s.")
+    assert not no_village.startswith("No village")
+    assert problems(outcome) == [
+        (3, "date_of_birth", "'2011-02-30' មិនមែនជាកាលបរិច្ឆេទពិតប្រាកដទេ៖ ខែនោះគ្មានថ្ងៃទី 30 ទេ។"),
+        (5, "village_code", no_village % {"code": "99999999"}),
+    ]
+
+
 def test_a_household_code_used_by_another_household_is_refused(
     world: World, village: Area, tmp_path: Path
 ) -> None:
@@ -401,6 +442,47 @@ def test_an_invalid_file_leaves_the_registry_unchanged_even_after_writing_batche
     job = ImportJob.objects.get()
     assert job.status == ImportStatus.FAILED
     assert job.problems[0]["row"] == 7
+
+
+def test_a_file_unreadable_after_some_written_batches_imports_nothing(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    path = write_csv(tmp_path / "f.csv", sample_rows(village.code))
+    late = person("HH-9", "P-9", village.code, "Sréy Late", family_name_local="")
+    with path.open("ab") as f:  # a last row saved in another encoding
+        f.write(",".join(late[h] for h in HEADERS).encode("cp1252") + b"\r\n")
+    before = registry_state()
+
+    outcome = run(world.admin, path)
+
+    assert [(r, c) for r, c, _m in problems(outcome)] == [(7, "")]
+    assert "not UTF-8" in outcome.problems[0].message
+    assert outcome.rows == 5
+    assert registry_state() == before
+    assert ImportJob.objects.get().status == ImportStatus.FAILED
+
+
+def test_an_import_stopped_half_way_writes_nothing_and_stops_reading_the_file(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    rows = [person(f"HH-{n // 3}", f"P-{n}", village.code, "Dara") for n in range(40)]
+    job = job_for(world.admin, write_csv(tmp_path / "f.csv", rows))
+    before = registry_state()
+
+    def progress(done: int) -> None:
+        if done >= 4:  # after two batches were written
+            raise OSError("the progress cannot be recorded")
+
+    with pytest.raises(OSError, match="cannot be recorded"):
+        imports.import_job_run(actor=world.admin, job=job, progress=progress)
+
+    assert registry_state() == before
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert "Nothing was written" in job.problems[0]["message"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("ctip-import")]
 
 
 def test_an_import_finds_a_person_repeated_in_a_later_batch_and_writes_nothing(
@@ -456,6 +538,60 @@ def test_importing_the_same_file_again_updates_instead_of_adding(
     sophy = Person.objects.get(external_id="P-2")
     assert sophy.given_name_latin == "Sophy"
     assert "sophy" in sophy.search_text and "sophea" not in sophy.search_text
+
+
+def test_households_spanning_batches_are_written_once_with_all_their_members(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    rows = [person(f"HH-{n // 3}", f"P-{n}", village.code, f"Name {n}") for n in range(9)]
+    path = write_csv(tmp_path / "v1.csv", rows)
+
+    outcome = run(world.admin, path)
+
+    assert problems(outcome) == []
+    assert (outcome.households_created, outcome.persons_created) == (3, 9)
+    for n in range(3):
+        household = Household.objects.get(external_id=f"HH-{n}")
+        assert household.village == village
+        members = household.members.order_by("external_id").values_list("external_id", flat=True)
+        assert list(members) == [f"P-{3 * n + k}" for k in range(3)]
+
+    rows.append(person("HH-3", "P-9", village.code, "Name 9"))
+    for row in rows[3:6]:
+        row["address"] = "Phum Thmey"
+    counts = (Household.objects.count(), Person.objects.count())
+    outcome = run(world.admin, write_csv(tmp_path / "v2.csv", rows))
+    assert problems(outcome) == []
+    assert outcome.counts() == {
+        "rows": 10,
+        "households_created": 1,
+        "households_updated": 3,
+        "persons_created": 1,
+        "persons_updated": 9,
+    }
+    assert (Household.objects.count(), Person.objects.count()) == (counts[0] + 1, counts[1] + 1)
+    assert Household.objects.get(external_id="HH-1").address == "Phum Thmey"
+    assert Person.objects.get(external_id="P-9").household.external_id == "HH-3"
+
+
+def test_a_pass_leaves_the_database_session_as_it_found_it(
+    world: World, village: Area, tmp_path: Path
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the pass changes a setting only on PostgreSQL")
+
+    def setting() -> str:
+        with connection.cursor() as c:
+            c.execute("SHOW max_parallel_workers_per_gather")
+            return str(c.fetchone()[0])
+
+    before = setting()
+    path = write_csv(tmp_path / "f.csv", sample_rows(village.code))
+    check(world.admin, path)
+    assert setting() == before
+    run(world.admin, path)
+    assert setting() == before
 
 
 def test_an_update_changes_only_the_columns_the_file_has(
