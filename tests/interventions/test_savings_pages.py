@@ -206,6 +206,17 @@ class TestMeetingForm:
             "The amount cannot be negative."
         ]
 
+    def test_a_member_from_outside_the_recorders_areas_is_shown_by_number(self, client, world):
+        group = world["group"]
+        neighbour = f.consenting_person(f.village("20", index=1), name="Neighbour")
+        member = svc.member_add(actor=world["fac"], group=group, person=neighbour, joined_on=FORMED)
+        village_only = f.staff("vfac", "facilitator", world["village"])
+        client.force_login(village_only)
+        url = reverse("interventions:savings-meeting-create", args=[group.pk])
+        text = client.get(url).content.decode()
+        assert "Chan Sokha" in text and "Chan Neighbour" not in text
+        assert f"Member #{member.pk} (outside your areas)" in text
+
     @pytest.mark.parametrize("who", ["outsider", "reader", "donor"])
     def test_others_cannot_record(self, client, world, who):
         group, (a, b) = world["group"], world["members"]

@@ -117,7 +117,10 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         field = self.fields["member"]
         assert isinstance(field, forms.TypedChoiceField)
-        field.choices = [("", "—"), *((m.pk, str(m.person)) for m in members)]
+        field.choices = [
+            ("", "—"),
+            *((m.pk, getattr(m, "label", None) or str(m.person)) for m in members),
+        ]
 
 
 class ShareOutForm(forms.Form):

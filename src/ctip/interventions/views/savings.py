@@ -189,6 +189,19 @@ def _visible_people(request: HttpRequest, members: list[SavingsMember]) -> set[i
     )
 
 
+def _named(request: HttpRequest, members: list[SavingsMember]) -> list[SavingsMember]:
+    """Members with `label`: their name, or their number when they live outside the
+    reader's areas (a group may take members from the whole commune)."""
+    visible = _visible_people(request, members)
+    for m in members:
+        m.label = (  # type: ignore[attr-defined]
+            str(m.person)
+            if m.person_id in visible
+            else _("Member #%(id)s (outside your areas)") % {"id": m.pk}
+        )
+    return members
+
+
 @login_required
 @require_GET
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -331,7 +344,7 @@ def member_leave(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
     group = _group_for_recording(request, pk)
-    members = sel.members_for_meeting(group)
+    members = _named(request, sel.members_for_meeting(group))
     form = forms.MeetingForm(
         request.POST or None, members=members, initial={"held_on": timezone.localdate()}
     )
@@ -370,7 +383,9 @@ def meeting_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def entry_create(request: HttpRequest, pk: int) -> HttpResponse:
     group = _group_for_recording(request, pk)
-    members = list(group.members.select_related("person").order_by("left_on", "id"))
+    members = _named(
+        request, list(group.members.select_related("person").order_by("left_on", "id"))
+    )
     form = forms.EntryForm(
         request.POST or None,
         members=members,
