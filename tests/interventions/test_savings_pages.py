@@ -311,3 +311,34 @@ class TestOtherForms:
         assert client.post(url, {"left_on": TODAY.isoformat()}).status_code == 403
         other.refresh_from_db()
         assert other.left_on is None
+
+
+class TestMoreReads:
+    def test_a_meeting_page_and_editing_the_group(self, client, world):
+        group, (a, _b) = world["group"], world["members"]
+        meeting = svc.meeting_record(
+            actor=world["fac"],
+            group=group,
+            held_on=FORMED + dt.timedelta(days=7),
+            present=[a],
+            entries=[{"kind": "social_fund", "member": a.pk, "amount": "700"}],
+            notes="Rainy day",
+        )
+        client.force_login(world["fac"])
+        text = client.get(reverse("interventions:savings-meeting", args=[meeting.pk])).content
+        assert b"Rainy day" in text and b"700 KHR" in text and b"Chan Sokha" in text
+        url = reverse("interventions:savings-edit", args=[group.pk])
+        assert client.get(url).status_code == 200
+        data = {"name": "Hope and trust", "share_value": "5000", "loan_rate": "1.5", "active": "on"}
+        assert client.post(url, data).status_code == 302
+        group.refresh_from_db()
+        assert (group.name, group.loan_rate) == ("Hope and trust", D("1.500"))
+        client.force_login(world["outsider"])
+        assert (
+            client.get(reverse("interventions:savings-meeting", args=[meeting.pk])).status_code
+            == 404
+        )
+        client.force_login(world["reader"])
+        assert client.post(url, {**data, "name": "X"}).status_code == 403
+        group.refresh_from_db()
+        assert group.name == "Hope and trust"
