@@ -35,6 +35,10 @@ ACTION_LABELS = {
     "instrument.publish": _("instrument version published"),
     "targeting.build": _("targeting list built"),
     "targeting.decide": _("committee decision recorded"),
+    "attendance.record": _("attendance recorded"),
+    "attendance.remove": _("attendance removed"),
+    "headcounts.set": _("headcounts recorded"),
+    "savings.share_out": _("savings shared out"),
 }
 
 CHANNEL_LABELS = {"web": _("web"), "api": _("API"), "cli": _("command line")}
