@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "attendance.remove": _("attendance removed"),
     "headcounts.set": _("headcounts recorded"),
     "savings.share_out": _("savings shared out"),
+    "loan.write_off": _("loan written off"),
 }
 
 CHANNEL_LABELS = {"web": _("web"), "api": _("API"), "cli": _("command line")}

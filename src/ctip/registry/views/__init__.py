@@ -20,7 +20,12 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from ctip.accounts import access
-from ctip.accounts.roles import CHANGE_PERSONS, EXPORT_PERSONS, VIEW_PERSONS
+from ctip.accounts.roles import (
+    CHANGE_PERSONS,
+    EXPORT_PERSONS,
+    RECORD_INTERVENTIONS,
+    VIEW_PERSONS,
+)
 from ctip.geography.selectors import AreaCodeError
 
 from .. import selectors
@@ -130,6 +135,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "today": timezone.localdate(),
             "can_change": access.can_act_in(request.user, CHANGE_PERSONS, household.village),
+            "can_record": access.can_act_in(request.user, RECORD_INTERVENTIONS, household.village),
         },
     )
 
