@@ -231,9 +231,7 @@ def _awareness(person: Person, today: dt.date, history: History) -> list[History
             by=facilitators or _who(e.created_by) or _who(a.recorded_by),
             object_type="interventions.awarenessevent",
             object_id=e.pk,
-            url=first_url(
-                ("interventions:event-detail", "interventions:awareness-event-detail"), e.pk
-            ),
+            url=first_url(("interventions:awareness-event-detail",), e.pk),
         )
         item.fact("event_kind", _("Type"), e.kind, str(e.get_kind_display()))
         item.fact("topics", _("Topics"), list(e.topics or []), _topics(e.topics))
@@ -416,9 +414,7 @@ def _savings(person: Person, today: dt.date, history: History) -> list[HistoryIt
             by="",
             object_type="interventions.savingsmember",
             object_id=mbr.pk,
-            url=first_url(
-                ("interventions:savings-group-detail", "interventions:savings-detail"), g.pk
-            ),
+            url=first_url(("interventions:savings-detail",), g.pk),
         )
         item.fact("left_on", _("Left on"), _day(mbr.left_on))
         item.fact(
@@ -456,7 +452,7 @@ def _igas(person: Person, today: dt.date, history: History) -> list[HistoryItem]
             by=_who(a.created_by),
             object_type="interventions.incomeactivity",
             object_id=a.pk,
-            url=first_url(("interventions:iga-detail", "interventions:activity-detail"), a.pk),
+            url=first_url(("interventions:iga-detail",), a.pk),
         )
         margin = Decimal(a.margin).quantize(CENT)
         item.fact(
@@ -498,10 +494,7 @@ def _education(person: Person, today: dt.date, history: History) -> list[History
             by=", ".join(x for x in (s.provider, _who(s.created_by)) if x),
             object_type="interventions.educationsupport",
             object_id=s.pk,
-            url=first_url(
-                ("interventions:education-support-detail", "interventions:education-detail"),
-                s.pk,
-            ),
+            url=first_url(("interventions:education-support-detail",), s.pk),
         )
         item.fact("grade", _("Grade"), s.grade)
         if s.amount is not None:
@@ -538,6 +531,7 @@ def _school_terms(person: Person, today: dt.date, history: History) -> list[Hist
             by=_who(t.recorded_by),
             object_type="interventions.schoolterm",
             object_id=t.pk,
+            url=first_url(("interventions:education-child",), person.pk),
         )
         item.fact("school_year", _("School year"), t.school_year)
         item.fact("grade", _("Grade"), t.grade)
@@ -581,13 +575,7 @@ def _participation(person: Person, today: dt.date, history: History) -> list[His
             by=_who(e.created_by) or _who(p.recorded_by),
             object_type="interventions.participationevent",
             object_id=e.pk,
-            url=first_url(
-                (
-                    "interventions:participation-event-detail",
-                    "interventions:participation-detail",
-                ),
-                e.pk,
-            ),
+            url=first_url(("interventions:participation-event-detail",), e.pk),
         )
         item.fact("event_kind", _("Type"), e.kind, str(e.get_kind_display()))
         item.fact("summary", _("What they decided or reported"), e.summary)
@@ -625,9 +613,7 @@ def _follow_ups(person: Person, today: dt.date, history: History) -> list[Histor
             by=_who(f.visited_by or f.assigned_to),
             object_type="interventions.followup",
             object_id=f.pk,
-            url=first_url(
-                ("interventions:follow-up-detail", "interventions:followup-detail"), f.pk
-            ),
+            url=first_url(("interventions:followup-detail",), f.pk),
         )
         item.fact("due_on", _("Due on"), _day(f.due_on))
         if f.situation:

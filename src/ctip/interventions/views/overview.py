@@ -56,8 +56,8 @@ HUB: list[tuple[str, Any, list[tuple[Any, tuple[str, ...], str | None]]]] = [
         _("Courses, enrolment from targeting lists, completion and what trainees do after."),
         [
             (_("Courses"), ("interventions:course-list",), VIEW_PERSONS),
-            (_("New course"), ("interventions:course-create",), MANAGE_INTERVENTIONS),
             (_("Enrolments"), ("interventions:enrolment-list",), VIEW_PERSONS),
+            (_("New course"), ("interventions:course-create",), MANAGE_INTERVENTIONS),
         ],
     ),
     (
@@ -65,33 +65,17 @@ HUB: list[tuple[str, Any, list[tuple[Any, tuple[str, ...], str | None]]]] = [
         _("Loan products, loans with their schedules, repayments, arrears and PAR30."),
         [
             (_("Loans"), ("interventions:loan-list",), VIEW_PERSONS),
-            (
-                _("New loan"),
-                ("interventions:loan-create", "interventions:loan-new"),
-                RECORD_INTERVENTIONS,
-            ),
-            (_("Loan products"), ("interventions:loan-product-list",), None),
-            (
-                _("Portfolio"),
-                ("interventions:loan-portfolio", "interventions:portfolio"),
-                VIEW_AGGREGATES,
-            ),
+            (_("New loan"), ("interventions:loan-start",), RECORD_INTERVENTIONS),
+            (_("Portfolio by area"), ("interventions:loan-portfolio",), VIEW_AGGREGATES),
+            (_("Loan products"), ("interventions:loan-product-list",), RECORD_INTERVENTIONS),
         ],
     ),
     (
         Component.SAVINGS,
         _("Savings groups: members, meetings and a ledger that balances."),
         [
-            (
-                _("Savings groups"),
-                ("interventions:savings-group-list", "interventions:savings-list"),
-                VIEW_PERSONS,
-            ),
-            (
-                _("New savings group"),
-                ("interventions:savings-group-create", "interventions:savings-group-new"),
-                RECORD_INTERVENTIONS,
-            ),
+            (_("Savings groups"), ("interventions:savings-list",), VIEW_PERSONS),
+            (_("New savings group"), ("interventions:savings-create",), RECORD_INTERVENTIONS),
         ],
     ),
     (
@@ -99,30 +83,19 @@ HUB: list[tuple[str, Any, list[tuple[Any, tuple[str, ...], str | None]]]] = [
         _("Income-generating activities with their market analysis, against migrating."),
         [
             (_("Activities"), ("interventions:iga-list",), VIEW_PERSONS),
-            (
-                _("New activity"),
-                ("interventions:iga-create", "interventions:iga-new"),
-                RECORD_INTERVENTIONS,
-            ),
-            (_("Migration wage benchmarks"), ("interventions:benchmark-list",), None),
+            (_("New activity"), ("interventions:iga-create",), RECORD_INTERVENTIONS),
+            (_("Migration wage benchmarks"), ("interventions:benchmark-list",), VIEW_AGGREGATES),
         ],
     ),
     (
         Component.EDUCATION,
         _("Scholarships, materials, uniforms, transport, classes and school terms."),
         [
-            (
-                _("Education support"),
-                ("interventions:education-list", "interventions:education-support-list"),
-                VIEW_PERSONS,
-            ),
+            (_("Education support"), ("interventions:education-list",), VIEW_PERSONS),
+            (_("Children who dropped out"), ("interventions:education-dropouts",), VIEW_PERSONS),
             (
                 _("Record support"),
-                (
-                    "interventions:education-create",
-                    "interventions:education-support-create",
-                    "interventions:education-new",
-                ),
+                ("interventions:education-support-create",),
                 RECORD_INTERVENTIONS,
             ),
         ],
@@ -134,7 +107,7 @@ HUB: list[tuple[str, Any, list[tuple[Any, tuple[str, ...], str | None]]]] = [
             (_("Clubs and forums"), ("interventions:participation-group-list",), VIEW_PERSONS),
             (
                 _("Participation events"),
-                ("interventions:participation-event-list", "interventions:participation-list"),
+                ("interventions:participation-event-list",),
                 VIEW_PERSONS,
             ),
             (_("Recommendations"), ("interventions:recommendation-list",), VIEW_PERSONS),
@@ -144,20 +117,10 @@ HUB: list[tuple[str, Any, list[tuple[Any, tuple[str, ...], str | None]]]] = [
         "followup",
         _("Visits that fall due after training, loans, activities and support."),
         [
-            (
-                _("Follow-ups due and overdue"),
-                ("interventions:follow-up-list", "interventions:followup-list"),
-                VIEW_PERSONS,
-            ),
-            (
-                _("Follow-up plans"),
-                (
-                    "interventions:follow-up-plans",
-                    "interventions:followup-plan-list",
-                    "interventions:follow-up-plan-list",
-                ),
-                MANAGE_INTERVENTIONS,
-            ),
+            (_("My visits"), ("interventions:followup-mine",), RECORD_INTERVENTIONS),
+            (_("Visits due and overdue"), ("interventions:followup-list",), VIEW_PERSONS),
+            (_("Due by facilitator and commune"), ("interventions:followup-due",), VIEW_PERSONS),
+            (_("Follow-up plans"), ("interventions:followup-plans",), MANAGE_INTERVENTIONS),
         ],
     ),
 ]
@@ -190,11 +153,24 @@ def home(request: HttpRequest) -> HttpResponse:
     if not _can_open_overview(request.user):
         raise PermissionDenied
     figures = overview.home_figures(request.user)
+    par30 = [
+        {
+            "currency": currency,
+            "text": f"<{summary.SMALL_CELL}"
+            if outstanding is None
+            else _pct(float(rate))
+            if rate is not None
+            else "—",
+            "outstanding": money(outstanding, currency) if outstanding is not None else "",
+        }
+        for currency, rate, outstanding in figures.par30
+    ]
     return render(
         request,
         "interventions/overview/home.html",
         {
             "figures": figures,
+            "par30": par30,
             "sections": hub_sections(request.user),
             "summary_url": overview.maybe_url("interventions:summary")
             if figures.shows_figures
