@@ -314,6 +314,29 @@ def test_a_hidden_cell_is_not_left_alone_next_to_its_total(world) -> None:
     assert _child(officer, w.district_of(v2)).reach[m.Component.AWARENESS].total == 2
 
 
+def test_a_districts_loans_and_training_are_not_left_to_work_out_from_the_total(world) -> None:
+    v1, v2 = world["v1"], world["v2"]
+    for i in range(6):
+        p = f.consenting_person(v1, born=dt.date(2000, 1, 1), name=f"Borrower {i}")
+        w.loan(p, on=dt.date(2026, 9, 1))
+        w.enrol(p, on=dt.date(2026, 2, 1))
+    summary = _summary(f.staff("donor", "donor", "KH"))
+    (total,) = summary.total.loans
+    assert total.active_loans == 7  # six in Chantrea, Chanthou's in Kampong Rou
+    assert total.outstanding_principal == Decimal("4200000.00")
+    (kampong_rou,) = _child(summary, w.district_of(v2)).loans
+    (chantrea,) = _child(summary, w.district_of(v1)).loans
+    assert kampong_rou.active_loans is None and kampong_rou.outstanding_principal is None
+    assert chantrea.active_loans is None and chantrea.outstanding_principal is None
+    assert summary.total.training.enrolled == 8
+    assert _child(summary, w.district_of(v1)).training.enrolled is None  # 7, beside 1
+    assert _child(summary, w.district_of(v2)).training.enrolled is None
+    # Districts with nothing stay at zero.
+    used = {w.district_of(v1).pk, w.district_of(v2).pk}
+    others = [r for r in summary.children if r.area.pk not in used]
+    assert any(r.training.enrolled == 0 for r in others)
+
+
 def test_hidden_cells_rule() -> None:
     assert s.hidden_cells(10, {"f": 7, "m": 3}) == {"f", "m"}
     assert s.hidden_cells(20, {"f": 7, "m": 3, "o": 10}) == {"f", "m"}

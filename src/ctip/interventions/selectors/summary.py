@@ -598,12 +598,34 @@ def suppress(summary: Summary) -> None:
         for code in [*COMPONENTS, ANY]:
             _suppress_reach(row.reach[code], reach_hidden[code, i])
     total_events = _small(summary.total.large_events.total)
-    hide = hidden_cells(
-        total_events, {i: r.large_events.total for i, r in enumerate(summary.children)}
-    )
+    hide = _children_hidden(total_events, [r.large_events.total for r in summary.children])
     _suppress_reach(summary.total.large_events, total_events is None)
     for i, row in enumerate(summary.children):
         _suppress_reach(row.large_events, i in hide)
+    children = summary.children
+    # Other figures of a child hidden whole when its count is small, or when it would
+    # be the only one hidden beside the area's total.
+    for i in _children_hidden(
+        summary.total.training.enrolled, [c.training.enrolled for c in children]
+    ):
+        children[i].training = Training(None, None, None, None, None, None)
+    due = _children_hidden(summary.total.follow_ups.due, [c.follow_ups.due for c in children])
+    done = _children_hidden(
+        summary.total.follow_ups.done_in_period, [c.follow_ups.done_in_period for c in children]
+    )
+    for i in due | done:
+        children[i].follow_ups = FollowUps(None, None, None)
+    hidden: set[int] = set()  # loan and activity figures hidden whole, by id()
+    for f in summary.total.loans:
+        loan_parts = [_by_currency(c.loans, f.currency) for c in children]
+        counts = [x.active_loans if x else 0 for x in loan_parts]
+        for i in _children_hidden(f.active_loans, counts):
+            hidden.add(id(loan_parts[i]))
+    for g in summary.total.igas:
+        parts_iga = [_by_currency(c.igas, g.currency) for c in children]
+        counts = [x.activities if x else 0 for x in parts_iga]
+        for i in _children_hidden(g.activities, counts):
+            hidden.add(id(parts_iga[i]))
     for row in rows:
         _suppress_training(row.training)
         fu = row.follow_ups
@@ -611,12 +633,12 @@ def suppress(summary: Summary) -> None:
         fu.overdue = None if fu.due is None else _small(fu.overdue)
         fu.done_in_period = _small(fu.done_in_period)
         for loan in row.loans:
-            if _small(loan.active_loans) is None:
+            if id(loan) in hidden or _small(loan.active_loans) is None:
                 loan.active_loans = None
                 loan.outstanding_principal = loan.at_risk_principal = None
                 loan.par30 = loan.repayment_rate = None
         for iga in row.igas:
-            if _small(iga.activities) is None:
+            if id(iga) in hidden or _small(iga.activities) is None:
                 iga.activities = iga.compared = iga.at_or_above_benchmark = None
                 iga.average_margin = iga.average_benchmark_net = None
             elif _small(iga.compared) is None:
@@ -624,6 +646,14 @@ def suppress(summary: Summary) -> None:
                 iga.average_benchmark_net = None
             else:
                 iga.at_or_above_benchmark = _small(iga.at_or_above_benchmark)
+
+
+def _children_hidden(total: int | None, parts: list[int | None]) -> set[int]:
+    return hidden_cells(_small(total), dict(enumerate(parts)))
+
+
+def _by_currency(figures: list[Any], currency: str) -> Any:
+    return next((f for f in figures if f.currency == currency), None)
 
 
 def _suppress_training(t: Training) -> None:
