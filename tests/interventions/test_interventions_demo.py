@@ -318,12 +318,15 @@ def test_same_seed_same_interventions_and_one_audit_event_per_run(made) -> None:
     assert _snapshot() == first
 
 
-def test_the_demo_data_command_adds_interventions_once(programme) -> None:
+def test_the_demo_data_command_adds_interventions_after_the_assessments() -> None:
     out = StringIO()
     call_command("demo_data", size="small", seed=7, no_progress=True, stdout=out)
-    # The registry demo was there already: the command adds the interventions.
-    assert "Recorded interventions" in out.getvalue()
-    assert m.AwarenessEvent.objects.exists()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Generated") and lines[1].startswith("Assessed")
+    assert lines[2].startswith("Recorded interventions:")
+    assert m.AwarenessEvent.objects.exists() and m.Loan.objects.exists()
+    events = AuditEvent.objects.count()
     out = StringIO()
     call_command("demo_data", size="small", seed=7, no_progress=True, stdout=out)
-    assert "Demo interventions are already present" in out.getvalue()
+    assert "already present" in out.getvalue()
+    assert AuditEvent.objects.count() == events

@@ -29,7 +29,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo data (size {size}, seed {seed}) is already present: nothing to do."
             )
-            self._interventions(size, seed, quiet=quiet)
             return
         total = demo.SIZE_SPECS[size].persons
         with tqdm(
