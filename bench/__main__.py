@@ -8,7 +8,8 @@ throwaway test database created next to that one (and dropped afterwards).
 
 To add a figure, write a function taking no arguments that returns a `Figure`
 (or a list of them) and append it to `BENCHES` (here or in the module of its
-part: registry_import, scoring, api_load, loans; `Figure` lives in bench.figure).
+part: registry_import, scoring, api_load, loans, intervention_summary; `Figure`
+lives in bench.figure).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def bench_scoped_persons() -> list[Figure]:
 
 
 def _all_benches() -> list[Callable[[], Figure | list[Figure]]]:
-    from bench import api_load, loans, registry_import, scoring
+    from bench import api_load, intervention_summary, loans, registry_import, scoring
 
     return [
         bench_geography_load,
@@ -109,6 +110,7 @@ def _all_benches() -> list[Callable[[], Figure | list[Figure]]]:
         *scoring.BENCHES,
         *api_load.BENCHES,
         *loans.BENCHES,
+        *intervention_summary.BENCHES,
     ]
 
 

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "headcounts.set": _("headcounts recorded"),
     "savings.share_out": _("savings shared out"),
     "loan.write_off": _("loan written off"),
+    "demo.interventions": _("demo interventions generated"),
 }
 
 CHANNEL_LABELS = {"web": _("web"), "api": _("API"), "cli": _("command line")}
