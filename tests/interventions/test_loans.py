@@ -662,17 +662,22 @@ def test_portfolio_for_needs_aggregates_in_the_area() -> None:
     province = up(sr, "province")
     disburse(f.consenting_person(sr, born=dt.date(1990, 1, 1)), principal=D(500_000))
     donor = f.staff("donor", "donor", "KH-20")
+    # A single loan: a donor is shown neither its count nor its amounts.
     (figures,) = sel.portfolio_for(donor, province, today())
+    assert figures.outstanding_principal is None and figures.active_loans is None
+    officer = f.staff("officer", "provincial_officer", "KH-20")
+    (figures,) = sel.portfolio_for(officer, province, today())
     assert figures.outstanding_principal == D(500_000)
     with pytest.raises(PermissionDenied):
         sel.portfolio_for(f.staff("other", "donor", "KH-14"), province, today())
     with pytest.raises(PermissionDenied):
         sel.portfolio_for(f.staff("nobody", "facilitator", "KH-14"), province, today())
-    breakdown = sel.portfolio_breakdown(donor, province, today())
+    breakdown = sel.portfolio_breakdown(officer, province, today())
     assert [f.outstanding_principal for f in breakdown.totals] == [D(500_000)]
     assert [(a, [x.outstanding_principal for x in rows]) for a, rows in breakdown.parts] == [
         (up(sr, "district"), [D(500_000)])
     ]
+    assert sel.portfolio_breakdown(donor, province, today()).suppressed
 
 
 # --- many schedules at once --------------------------------------------------------

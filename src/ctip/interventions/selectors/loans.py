@@ -2,7 +2,10 @@
 
 Loans are person-level records: reading them needs VIEW_PERSONS in the household's
 village. Portfolio figures are aggregates (VIEW_AGGREGATES); `portfolio_by_area` is
-the unscoped arithmetic behind them, for callers that already checked scope.
+the unscoped arithmetic behind them, for callers that already checked scope. A reader
+who may not see the area's persons (a donor) is shown them with small cells hidden
+(`cells.py`): counts of loans from 1 to 4, and the amounts of money those few loans
+add up to, which would tell one borrower's loan.
 
 Arrears and the portfolio as of a day D:
 - an instalment is overdue when it fell due before D and was not fully paid by D;
@@ -51,6 +54,7 @@ from ctip.registry.models import Household
 from ctip.registry.selectors import areas_for_code
 
 from ..models import Installment, Loan, LoanProduct, LoanStatus, Repayment
+from .cells import parts_hidden, small
 
 AT_RISK_DAYS = 30
 CENT = Decimal("0.01")
@@ -263,6 +267,8 @@ class PortfolioFigures:
     paid_of_due: Decimal
     # Paid against what fell due up to as_of / due; None when nothing fell due.
     repayment_rate: Decimal | None
+    # Loans disbursed by as_of, closed or not: those behind due_to_date and paid_of_due.
+    disbursed_loans: int = 0
 
 
 def _money(value: Any) -> Decimal:
@@ -317,7 +323,8 @@ SELECT path, currency,
        SUM(CASE WHEN live = 1 THEN left_principal ELSE 0 END) AS outstanding,
        SUM(CASE WHEN live = 1 AND late = 1 THEN left_principal ELSE 0 END) AS at_risk,
        SUM(due) AS due,
-       SUM(paid_of_due) AS paid_of_due
+       SUM(paid_of_due) AS paid_of_due,
+       COUNT(*) AS disbursed
 FROM per_loan
 GROUP BY path, currency
 """
@@ -359,19 +366,20 @@ def portfolio_by_area(areas: Sequence[Area], *, as_of: dt.date) -> list[Portfoli
     for index, area in enumerate(areas):
         wanted.setdefault(area.pk, index)
     totals: dict[tuple[int, str], list[Any]] = {}
-    for path, currency, live, outstanding, at_risk, due, paid in village_rows:
+    for path, currency, live, outstanding, at_risk, due, paid, disbursed in village_rows:
         ids = {int(x) for x in path.strip("/").split("/")}
         for area_id in ids & wanted.keys():
             acc = totals.setdefault(
-                (area_id, currency), [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0)]
+                (area_id, currency), [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0]
             )
             acc[0] += int(live or 0)
             acc[1] += _money(outstanding)
             acc[2] += _money(at_risk)
             acc[3] += _money(due)
             acc[4] += _money(paid)
+            acc[5] += int(disbursed or 0)
     out = []
-    for (area_id, currency), (live, outstanding, at_risk, due, paid) in sorted(
+    for (area_id, currency), (live, outstanding, at_risk, due, paid, disbursed) in sorted(
         totals.items(), key=lambda kv: (wanted[kv[0][0]], kv[0][1])
     ):
         out.append(
@@ -385,40 +393,132 @@ def portfolio_by_area(areas: Sequence[Area], *, as_of: dt.date) -> list[Portfoli
                 due_to_date=due,
                 paid_of_due=paid,
                 repayment_rate=_ratio(paid, due),
+                disbursed_loans=disbursed,
             )
         )
     return out
 
 
-def portfolio_for(actor: Any, area: Area, as_of: dt.date) -> list[PortfolioFigures]:
+@dataclass(frozen=True)
+class PortfolioShown:
+    """Portfolio figures as a reader is shown them: None where hidden. The figures
+    of loans being repaid (outstanding, at risk, PAR30) go with `active_loans`; what
+    fell due and was paid (and the repayment rate) with `disbursed_loans`."""
+
+    area_id: int
+    currency: str
+    active_loans: int | None
+    outstanding_principal: Decimal | None
+    at_risk_principal: Decimal | None
+    par30: Decimal | None
+    disbursed_loans: int | None
+    due_to_date: Decimal | None
+    paid_of_due: Decimal | None
+    repayment_rate: Decimal | None
+
+    @classmethod
+    def of(
+        cls, f: PortfolioFigures, *, hide_live: bool = False, hide_all: bool = False
+    ) -> PortfolioShown:
+        live, every = not hide_live, not hide_all
+        return cls(
+            area_id=f.area_id,
+            currency=f.currency,
+            active_loans=f.active_loans if live else None,
+            outstanding_principal=f.outstanding_principal if live else None,
+            at_risk_principal=f.at_risk_principal if live else None,
+            par30=f.par30 if live else None,
+            disbursed_loans=f.disbursed_loans if every else None,
+            due_to_date=f.due_to_date if every else None,
+            paid_of_due=f.paid_of_due if every else None,
+            repayment_rate=f.repayment_rate if every else None,
+        )
+
+    @property
+    def hidden(self) -> bool:
+        return self.active_loans is None or self.disbursed_loans is None
+
+
+def portfolio_shown(
+    totals: list[PortfolioFigures],
+    parts: list[list[PortfolioFigures]],
+    *,
+    exact: bool,
+) -> tuple[list[PortfolioShown], list[list[PortfolioShown]]]:
+    """An area's figures per currency and those of the areas below it, as shown. For
+    a reader who may not see the area's persons (not `exact`): a count of loans from
+    1 to 4 is hidden with the amounts behind it, and so is a second area's when one
+    alone would be hidden beside the area's total (it could be worked out)."""
+    if exact:
+        return [PortfolioShown.of(f) for f in totals], [
+            [PortfolioShown.of(f) for f in row] for row in parts
+        ]
+    hide_live: set[tuple[int, str]] = set()
+    hide_all: set[tuple[int, str]] = set()
+    for t in totals:
+        in_currency = [next((f for f in row if f.currency == t.currency), None) for row in parts]
+        if small(t.active_loans) is None:
+            hide_live.add((-1, t.currency))
+        if small(t.disbursed_loans) is None:
+            hide_all.add((-1, t.currency))
+        live = [f.active_loans if f else 0 for f in in_currency]
+        every = [f.disbursed_loans if f else 0 for f in in_currency]
+        hide_live.update((i, t.currency) for i in parts_hidden(t.active_loans, live))
+        hide_all.update((i, t.currency) for i in parts_hidden(t.disbursed_loans, every))
+
+    def shown(f: PortfolioFigures, i: int) -> PortfolioShown:
+        key = (i, f.currency)
+        return PortfolioShown.of(f, hide_live=key in hide_live, hide_all=key in hide_all)
+
+    return [shown(f, -1) for f in totals], [
+        [shown(f, i) for f in row] for i, row in enumerate(parts)
+    ]
+
+
+def portfolio_for(actor: Any, area: Area, as_of: dt.date) -> list[PortfolioShown]:
     """The portfolio figures of one area (one per currency lent in), for someone who
-    sees aggregate figures there. Raises PermissionDenied otherwise."""
+    sees aggregate figures there, small counts hidden unless they see its persons.
+    Raises PermissionDenied otherwise."""
     access.require_in(actor, VIEW_AGGREGATES, area)
-    return portfolio_by_area([area], as_of=as_of)
+    totals, _parts = portfolio_shown(
+        portfolio_by_area([area], as_of=as_of),
+        [],
+        exact=access.can_act_in(actor, VIEW_PERSONS, area),
+    )
+    return totals
 
 
 @dataclass(frozen=True)
 class PortfolioBreakdown:
     area: Area
     as_of: dt.date
-    totals: list[PortfolioFigures]
+    totals: list[PortfolioShown]
     # Each sub-area with loans, with its figures per currency.
-    parts: list[tuple[Area, list[PortfolioFigures]]]
+    parts: list[tuple[Area, list[PortfolioShown]]]
+    # Small counts (and the amounts behind them) hidden: the reader may not see persons.
+    suppressed: bool = False
 
 
 def portfolio_breakdown(actor: Any, area: Area, as_of: dt.date) -> PortfolioBreakdown:
-    """An area's figures and those of each area directly below it, in one statement."""
+    """An area's figures and those of each area directly below it, in one statement;
+    small counts hidden unless the actor sees the area's persons."""
     access.require_in(actor, VIEW_AGGREGATES, area)
     children = list(Area.objects.filter(parent=area).order_by("code", "id"))
     figures = portfolio_by_area([area, *children], as_of=as_of)
     by_area: dict[int, list[PortfolioFigures]] = {}
     for f in figures:
         by_area.setdefault(f.area_id, []).append(f)
+    with_loans = [c for c in children if c.pk in by_area]
+    exact = access.can_act_in(actor, VIEW_PERSONS, area)
+    totals, parts = portfolio_shown(
+        by_area.get(area.pk, []), [by_area[c.pk] for c in with_loans], exact=exact
+    )
     return PortfolioBreakdown(
         area=area,
         as_of=as_of,
-        totals=by_area.get(area.pk, []),
-        parts=[(c, by_area[c.pk]) for c in children if c.pk in by_area],
+        totals=totals,
+        parts=list(zip(with_loans, parts, strict=True)),
+        suppressed=not exact,
     )
 
 
@@ -435,6 +535,7 @@ __all__ = [
     "Arrears",
     "PortfolioBreakdown",
     "PortfolioFigures",
+    "PortfolioShown",
     "ScheduleRow",
     "loan_arrears",
     "loan_balance",
@@ -446,6 +547,7 @@ __all__ = [
     "portfolio_breakdown",
     "portfolio_by_area",
     "portfolio_for",
+    "portfolio_shown",
     "repayments_visible_to",
     "schedule_rows",
     "with_arrears",

@@ -16,7 +16,7 @@ the period (`models.common.AGE_BAND_LIMITS`).
 
 Readers without the right to see persons in the area (donors) get counts from 1 to
 4 suppressed, with complementary suppression so that no hidden cell can be worked
-out from a total and the cells shown next to it.
+out from a total and the cells shown next to it (the rule: `cells.py`).
 """
 
 from __future__ import annotations
@@ -60,10 +60,11 @@ from ..models import (
     SavingsMember,
     Situation,
 )
+from .cells import SMALL_CELL as SMALL_CELL
+from .cells import hidden_cells, parts_hidden
+from .cells import small as _small
 from .loans import portfolio_by_area
 
-# Counts from 1 to SMALL_CELL - 1 are not shown to readers who may not see persons.
-SMALL_CELL = 5
 UNKNOWN_BAND = "unknown"
 BANDS: list[str] = [band for band, _lo, _hi in AGE_BAND_LIMITS] + [UNKNOWN_BAND]
 SEXES: list[str] = list(Sex.values)
@@ -140,6 +141,8 @@ class LoanFigures:
     at_risk_principal: Decimal | None
     par30: float | None
     repayment_rate: float | None
+    # Loans disbursed by the day, closed or not: those behind the repayment rate.
+    disbursed_loans: int | None = 0
 
 
 @dataclass
@@ -535,6 +538,7 @@ def _portfolio(areas: Sequence[Area], as_of: dt.date) -> dict[int, list[LoanFigu
                 at_risk_principal=f.at_risk_principal,
                 par30=_float(f.par30),
                 repayment_rate=_float(f.repayment_rate),
+                disbursed_loans=f.disbursed_loans,
             )
         )
     for figures in out.values():
@@ -547,28 +551,7 @@ def _float(value: Any) -> float | None:
 
 
 # --------------------------------------------------------------------------------------
-# Small-cell suppression.
-
-
-def hidden_cells(total: int | None, cells: dict[Any, int | None]) -> set[Any]:
-    """Keys of `cells` (parts of `total`) to hide: every count from 1 to 4, and when
-    only one is hidden while the total shows, the next smallest non-zero one too, so
-    the hidden one cannot be worked out by subtraction. All of them when the total
-    is hidden (they would add up to it)."""
-    if total is None:
-        return set(cells)
-    hidden = {k for k, n in cells.items() if n is None or 0 < n < SMALL_CELL}
-    if len(hidden) == 1:
-        others = sorted(
-            ((n, str(k), k) for k, n in cells.items() if k not in hidden and n), key=lambda x: x[:2]
-        )
-        if others:
-            hidden.add(others[0][2])
-    return hidden
-
-
-def _small(n: int | None) -> int | None:
-    return None if n is None or 0 < n < SMALL_CELL else n
+# Small-cell suppression (the rule is in cells.py).
 
 
 def _suppress_reach(reach: Reach, total_hidden: bool) -> None:
@@ -598,33 +581,36 @@ def suppress(summary: Summary) -> None:
         for code in [*COMPONENTS, ANY]:
             _suppress_reach(row.reach[code], reach_hidden[code, i])
     total_events = _small(summary.total.large_events.total)
-    hide = _children_hidden(total_events, [r.large_events.total for r in summary.children])
+    hide = parts_hidden(total_events, [r.large_events.total for r in summary.children])
     _suppress_reach(summary.total.large_events, total_events is None)
     for i, row in enumerate(summary.children):
         _suppress_reach(row.large_events, i in hide)
     children = summary.children
     # Other figures of a child hidden whole when its count is small, or when it would
     # be the only one hidden beside the area's total.
-    for i in _children_hidden(
-        summary.total.training.enrolled, [c.training.enrolled for c in children]
-    ):
+    for i in parts_hidden(summary.total.training.enrolled, [c.training.enrolled for c in children]):
         children[i].training = Training(None, None, None, None, None, None)
-    due = _children_hidden(summary.total.follow_ups.due, [c.follow_ups.due for c in children])
-    done = _children_hidden(
+    due = parts_hidden(summary.total.follow_ups.due, [c.follow_ups.due for c in children])
+    done = parts_hidden(
         summary.total.follow_ups.done_in_period, [c.follow_ups.done_in_period for c in children]
     )
     for i in due | done:
         children[i].follow_ups = FollowUps(None, None, None)
     hidden: set[int] = set()  # loan and activity figures hidden whole, by id()
+    rate_hidden: set[int] = set()  # repayment rates over too few loans, by id()
     for f in summary.total.loans:
         loan_parts = [_by_currency(c.loans, f.currency) for c in children]
         counts = [x.active_loans if x else 0 for x in loan_parts]
-        for i in _children_hidden(f.active_loans, counts):
+        for i in parts_hidden(f.active_loans, counts):
             hidden.add(id(loan_parts[i]))
+        # The repayment rate counts loans closed since, too: it goes with all loans.
+        disbursed = [x.disbursed_loans if x else 0 for x in loan_parts]
+        for i in parts_hidden(f.disbursed_loans, disbursed):
+            rate_hidden.add(id(loan_parts[i]))
     for g in summary.total.igas:
         parts_iga = [_by_currency(c.igas, g.currency) for c in children]
         counts = [x.activities if x else 0 for x in parts_iga]
-        for i in _children_hidden(g.activities, counts):
+        for i in parts_hidden(g.activities, counts):
             hidden.add(id(parts_iga[i]))
     for row in rows:
         _suppress_training(row.training)
@@ -637,6 +623,8 @@ def suppress(summary: Summary) -> None:
                 loan.active_loans = None
                 loan.outstanding_principal = loan.at_risk_principal = None
                 loan.par30 = loan.repayment_rate = None
+            if id(loan) in rate_hidden or _small(loan.disbursed_loans) is None:
+                loan.disbursed_loans = loan.repayment_rate = None
         for iga in row.igas:
             if id(iga) in hidden or _small(iga.activities) is None:
                 iga.activities = iga.compared = iga.at_or_above_benchmark = None
@@ -646,10 +634,6 @@ def suppress(summary: Summary) -> None:
                 iga.average_benchmark_net = None
             else:
                 iga.at_or_above_benchmark = _small(iga.at_or_above_benchmark)
-
-
-def _children_hidden(total: int | None, parts: list[int | None]) -> set[int]:
-    return hidden_cells(_small(total), dict(enumerate(parts)))
 
 
 def _by_currency(figures: list[Any], currency: str) -> Any:

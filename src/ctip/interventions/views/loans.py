@@ -44,6 +44,7 @@ from ..forms_loans import (
 )
 from ..models import IncomeActivity, Loan, LoanProduct, LoanStatus
 from ..selectors import loans as selectors
+from ..selectors.cells import SMALL_CELL
 from ..services import loans as services
 
 PAGE_SIZE = 50
@@ -378,7 +379,7 @@ def _percent(ratio: Decimal | None) -> Decimal | None:
     return None if ratio is None else (ratio * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def _shown(figures: list[selectors.PortfolioFigures]) -> list[dict[str, Any]]:
+def _shown(figures: list[selectors.PortfolioShown]) -> list[dict[str, Any]]:
     """Figures with their ratios as percentages and their currency's decimals."""
     return [
         {
@@ -430,6 +431,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
             "totals": _shown(breakdown.totals) if breakdown else [],
             "parts": [(a, _shown(f)) for a, f in breakdown.parts] if breakdown else [],
             "date_param": "" if as_of == today else as_of.isoformat(),
+            "small": SMALL_CELL,
         },
     )
 
