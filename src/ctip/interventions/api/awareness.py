@@ -54,6 +54,7 @@ from ..models import (
     Topic,
 )
 from ..selectors import awareness as sel
+from ..selectors import cells
 from ..services import awareness as svc
 
 
@@ -121,11 +122,14 @@ class AwarenessEventSerializer(serializers.Serializer[AwarenessEvent]):
         required=False, max_length=50, help_text=gettext_lazy("Ids of materials of the library.")
     )
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    registered = serializers.IntegerField(
-        read_only=True, min_value=0, help_text=gettext_lazy("Attendees recorded by name.")
+    registered = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "Attendees recorded by name; null when hidden (you see figures, not persons, "
+            "in the village: a count from 1 to 4, or one that would give it away)."
+        )
     )
-    counted = serializers.IntegerField(
-        read_only=True, min_value=0, help_text=gettext_lazy("Attendees counted without names.")
+    counted = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Attendees counted without names; null when hidden.")
     )
     sheet_code = serializers.SerializerMethodField(
         help_text=gettext_lazy("The code printed on the event's attendance sheet.")
@@ -135,6 +139,25 @@ class AwarenessEventSerializer(serializers.Serializer[AwarenessEvent]):
 
     def get_sheet_code(self, obj: AwarenessEvent) -> str:
         return sel.sheet_code(obj)
+
+    def _figures(self, obj: AwarenessEvent) -> sel.ReachFigures:
+        scope = self.context.get("exact_scope")
+        if scope is None:
+            request = self.context.get("request")
+            scope = self.context["exact_scope"] = cells.ExactScope(getattr(request, "user", None))
+        return sel.reach_figures(
+            obj.registered,  # type: ignore[attr-defined]
+            obj.counted,  # type: ignore[attr-defined]
+            exact=scope.covers(obj.village),
+        )
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0))
+    def get_registered(self, obj: AwarenessEvent) -> int | None:
+        return self._figures(obj).registered
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=0))
+    def get_counted(self, obj: AwarenessEvent) -> int | None:
+        return self._figures(obj).counted
 
 
 class AwarenessAttendeeSerializer(serializers.ModelSerializer[EventAttendance]):
@@ -209,16 +232,38 @@ class AwarenessReachCellSerializer(serializers.Serializer[Any]):
     age_band = serializers.CharField(
         help_text=gettext_lazy("An age band, or empty for persons whose age is unknown.")
     )
-    registered = serializers.IntegerField(min_value=0)
-    counted = serializers.IntegerField(min_value=0)
-    total = serializers.IntegerField(min_value=0)
+    registered = serializers.IntegerField(
+        min_value=0,
+        allow_null=True,
+        help_text=gettext_lazy("null when you see figures only: the cell's total is given."),
+    )
+    counted = serializers.IntegerField(
+        min_value=0,
+        allow_null=True,
+        help_text=gettext_lazy("null when you see figures only: the cell's total is given."),
+    )
+    total = serializers.IntegerField(
+        min_value=0,
+        allow_null=True,
+        help_text=gettext_lazy(
+            "null when hidden: a count from 1 to 4, or one that would give it away."
+        ),
+    )
 
 
 class AwarenessReachSerializer(serializers.Serializer[Any]):
-    registered = serializers.IntegerField(min_value=0)
-    counted = serializers.IntegerField(min_value=0)
-    total = serializers.IntegerField(min_value=0)
-    cells = AwarenessReachCellSerializer(many=True)
+    registered = serializers.IntegerField(min_value=0, allow_null=True)
+    counted = serializers.IntegerField(min_value=0, allow_null=True)
+    total = serializers.IntegerField(min_value=0, allow_null=True)
+    suppressed = serializers.BooleanField(
+        help_text=gettext_lazy(
+            "You see figures, not persons, in the event's village: counts from 1 to 4 "
+            "(and one more where a hidden one could be worked out from a total) are null."
+        )
+    )
+    cells = AwarenessReachCellSerializer(
+        many=True, help_text=gettext_lazy("Every cell not zero (or hidden), by sex and age band.")
+    )
 
 
 EVENT_FILTERS = [
@@ -375,7 +420,8 @@ class AwarenessEventViewSet(
 
     @extend_schema(
         methods=["GET"],
-        summary="The headcount grid: attendees counted without names, by sex and age band",
+        summary="The headcount grid: attendees counted without names, by sex and age band "
+        "(needs the right to see persons there; others read the figures at reach/)",
         responses=AwarenessHeadcountsSerializer,
     )
     @extend_schema(
@@ -387,6 +433,9 @@ class AwarenessEventViewSet(
     @action(detail=True, methods=["get", "put"])
     def headcounts(self, request: Request, pk: str) -> Response:
         event = self._event(pk)
+        if request.method == "GET" and not sel.may_see_exact(request.user, event):
+            # Exact cells beside the reach's totals would give the hidden ones away.
+            raise PermissionDenied(VIEW_PERSONS)
         if request.method == "PUT":
             params = AwarenessHeadcountsSerializer(data=request.data)
             params.is_valid(raise_exception=True)
@@ -407,18 +456,20 @@ class AwarenessEventViewSet(
         return Response(AwarenessHeadcountsSerializer({"counts": cells}).data)
 
     @extend_schema(
-        summary="Who the event reached, by sex and age band (figures only)",
+        summary="Who the event reached, by sex and age band (figures only; small counts "
+        "hidden unless you see persons in the event's village)",
         responses=AwarenessReachSerializer,
     )
     @action(detail=True, methods=["get"])
     def reach(self, request: Request, pk: str) -> Response:
-        reach = sel.event_reach(self._event(pk))
+        reach = sel.event_reach_for(request.user, self._event(pk))
         return Response(
             AwarenessReachSerializer(
                 {
                     "registered": reach.registered,
                     "counted": reach.counted,
                     "total": reach.total,
+                    "suppressed": reach.suppressed,
                     "cells": reach.cells(),
                 }
             ).data

@@ -3,7 +3,8 @@ attended, the attendance sheet of an event, and the materials library with its r
 figures and the side-by-side comparison a programme uses to pick the best elements.
 
 Events are seen by whoever sees figures, persons or records interventions in the
-event's village; names of attendees only by those who see persons there. Materials are
+event's village; names of attendees only by those who see persons there, and so are
+exact figures: others see an event's reach with small counts hidden (`cells.py`). Materials are
 not person data: any active user who sees figures or records interventions browses them.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -62,6 +64,7 @@ from ..models import (
     age_band_for,
 )
 from ..services.awareness import event_area
+from . import cells
 
 EVENT_READ_PERMISSIONS = (VIEW_AGGREGATES, VIEW_PERSONS, RECORD_INTERVENTIONS)
 
@@ -311,6 +314,165 @@ def event_reach(event: AwarenessEvent) -> Reach:
             for s in sexes
         ],
     )
+
+
+@dataclass
+class ShownReachRow:
+    sex: str
+    label: str
+    total: list[int | None]
+    row_total: int | None
+    # By name and counted, per band: only for readers who see exact figures.
+    registered: list[int | None]
+    counted: list[int | None]
+
+
+@dataclass
+class ShownReach:
+    """An event's reach as a reader is shown it. Exact for those who may see persons in
+    the event's village; for others (`suppressed`) small counts are hidden (None) by
+    `cells.suppress_table` over sex by age band, the split between persons by name and
+    counted without names is given only for the whole event (`cells.hidden_cells`),
+    never by cell (it would be a third dimension to protect)."""
+
+    bands: list[str]
+    rows: list[ShownReachRow]
+    column_totals: list[int | None]
+    total: int | None
+    registered: int | None
+    counted: int | None
+    suppressed: bool
+
+    @property
+    def band_labels(self) -> list[str]:
+        return [band_label(b) for b in self.bands]
+
+    @property
+    def text(self) -> dict[str, str]:
+        """The totals as a page shows them ("<5" when hidden)."""
+        return {
+            "total": cells.text(self.total),
+            "registered": cells.text(self.registered),
+            "counted": cells.text(self.counted),
+        }
+
+    def cells(self) -> list[dict[str, Any]]:
+        """The cells the API lists: those not shown as 0."""
+        out = []
+        for row in self.rows:
+            for i, band in enumerate(self.bands):
+                if row.total[i] != 0:
+                    out.append(
+                        {
+                            "sex": row.sex,
+                            "age_band": band,
+                            "registered": row.registered[i],
+                            "counted": row.counted[i],
+                            "total": row.total[i],
+                        }
+                    )
+        return out
+
+
+def shown_reach(reach: Reach, *, exact: bool) -> ShownReach:
+    """`reach` as shown to a reader who sees exact figures, or not."""
+    if exact:
+        return ShownReach(
+            bands=reach.bands,
+            rows=[
+                ShownReachRow(
+                    sex=r.sex,
+                    label=r.label,
+                    total=list[int | None](r.total),
+                    row_total=r.row_total,
+                    registered=list[int | None](r.registered),
+                    counted=list[int | None](r.counted),
+                )
+                for r in reach.rows
+            ],
+            column_totals=list[int | None](reach.column_totals),
+            total=reach.total,
+            registered=reach.registered,
+            counted=reach.counted,
+            suppressed=False,
+        )
+    table = cells.suppress_table([r.total for r in reach.rows])
+    split = cells.shown_parts(
+        table.total, {"registered": reach.registered, "counted": reach.counted}
+    )
+    unknown: list[int | None] = [None] * len(reach.bands)
+    return ShownReach(
+        bands=reach.bands,
+        rows=[
+            ShownReachRow(
+                sex=r.sex,
+                label=r.label,
+                total=table.cells[i],
+                row_total=table.row_totals[i],
+                registered=list(unknown),
+                counted=list(unknown),
+            )
+            for i, r in enumerate(reach.rows)
+        ],
+        column_totals=table.column_totals,
+        total=table.total,
+        registered=split["registered"],
+        counted=split["counted"],
+        suppressed=True,
+    )
+
+
+def may_see_exact(actor: Any, event: AwarenessEvent) -> bool:
+    """Exact figures of an event for those who may see persons in its village."""
+    return cells.exact_in(actor, event.village)
+
+
+def event_reach_for(actor: Any, event: AwarenessEvent) -> ShownReach:
+    """An event's reach as the actor may see it (figures only: no names)."""
+    return shown_reach(event_reach(event), exact=may_see_exact(actor, event))
+
+
+@dataclass(frozen=True)
+class ReachFigures:
+    """An event's reach in a list: everyone, by name and counted (None: hidden)."""
+
+    total: int | None
+    registered: int | None
+    counted: int | None
+
+    @property
+    def text(self) -> dict[str, str]:
+        """The figures as a page shows them ("<5" when hidden)."""
+        return {
+            "total": cells.text(self.total),
+            "registered": cells.text(self.registered),
+            "counted": cells.text(self.counted),
+        }
+
+
+def reach_figures(registered: int, counted: int, *, exact: bool) -> ReachFigures:
+    """The totals of an event (annotated by `with_reach`) as shown to a reader."""
+    if exact:
+        return ReachFigures(registered + counted, registered, counted)
+    total = cells.small(registered + counted)
+    split = cells.shown_parts(total, {"registered": registered, "counted": counted})
+    return ReachFigures(total, split["registered"], split["counted"])
+
+
+def event_figures(
+    actor: Any, events: Iterable[AwarenessEvent], scope: cells.ExactScope | None = None
+) -> dict[int, ReachFigures]:
+    """Each event's (annotated) reach as the actor is shown it, by event id; one query
+    for the actor's scope, none per event (the village must be loaded)."""
+    scope = scope or cells.ExactScope(actor)
+    return {
+        e.pk: reach_figures(
+            e.registered,  # type: ignore[attr-defined]
+            e.counted,  # type: ignore[attr-defined]
+            exact=scope.covers(e.village),
+        )
+        for e in events
+    }
 
 
 def headcount_grid(event: AwarenessEvent) -> dict[tuple[str, str], int]:

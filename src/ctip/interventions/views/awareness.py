@@ -40,6 +40,7 @@ from ..forms_awareness import (
 )
 from ..models import AgeBand, AwarenessEvent, Material
 from ..selectors import awareness as sel
+from ..selectors.cells import SMALL_CELL
 from ..services import awareness as svc
 
 PAGE_SIZE = 50
@@ -92,13 +93,16 @@ def event_list(request: HttpRequest) -> HttpResponse:
             form.add_error("area", str(exc))
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     can_record = access.has_permission(request.user, RECORD_INTERVENTIONS)
+    figures = sel.event_figures(request.user, page)
     return render(
         request,
         "interventions/awareness/event_list.html",
         {
             "form": form,
             "page": page,
-            "rows": [(e, sel.topic_labels(e.topics)) for e in page],
+            "rows": [(e, sel.topic_labels(e.topics), figures[e.pk]) for e in page],
+            "hidden": any(None in (n.total, n.registered, n.counted) for n in figures.values()),
+            "small": SMALL_CELL,
             "query": query_without_page(request),
             "can_record": can_record,
             "code_form": SheetCodeForm() if can_record else None,
@@ -234,7 +238,8 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "topics": sel.topic_labels(event.topics),
             "facilitators": list(event.facilitators.order_by("username")),
             "materials": list(event.materials.order_by("title")),
-            "reach": sel.event_reach(event),
+            "reach": sel.event_reach_for(request.user, event),
+            "small": SMALL_CELL,
             "see_names": see_names,
             "page": page,
             "rows": [(a, a.person.age_on(event.held_on)) for a in page] if page else [],
