@@ -32,7 +32,7 @@ from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS, VIEW
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.models import Currency
 
-from ..models import Component, FollowUp, FollowUpPlan, FollowUpStatus, Situation
+from ..models import Component, FollowUp, FollowUpPlan, FollowUpStatus
 from ..selectors import followups as sel
 from ..services import followups as svc
 
@@ -50,8 +50,64 @@ class CanViewPersons(permissions.BasePermission):
         return access.has_permission(request.user, VIEW_PERSONS)
 
 
+# The situations read and written share one choice set (one enum in the schema): what
+# is read back can be sent back.
+SITUATION_SCHEMA = serializers.ChoiceField(
+    choices=sel.SHOWN_CHOICES,
+    allow_blank=True,
+    help_text=gettext_lazy(
+        "What the visit found; empty until visited. “migrated” for both migrated_safely "
+        "and migrated_unsafely when you may not see sensitive outcomes in the person's area."
+    ),
+)
+
+
+def situations_of(context: dict[str, Any]) -> sel.Situations:
+    """The request's `Situations` (one per request, kept in the serializer context so
+    the view can audit what was shown); masking everything without a request."""
+    situations = context.get("situations")
+    if situations is None:
+        request = context.get("request")
+        situations = sel.Situations(getattr(request, "user", None))
+        context["situations"] = situations
+    return situations
+
+
+def shown_situation(serializer: serializers.Field[Any, Any, Any, Any], obj: FollowUp) -> str:
+    """The situation as the reader may read it (set already by `Situations.apply`, or
+    worked out now; needs the person's village loaded)."""
+    shown = getattr(obj, "shown_situation", None)
+    if shown is None:
+        shown = situations_of(serializer.context).value(obj)
+    return str(shown)
+
+
+# A viewset mixin: one `Situations` per request in the serializers' context, and one
+# audit event for the sensitive findings the response showed. (A comment, not a
+# docstring: the schema would take a docstring as every operation's description.)
+class SituationsAudited:
+    request: Any
+    situations_where = "follow-up visits (API)"
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context: dict[str, Any] = super().get_serializer_context()  # type: ignore[misc]
+        if not hasattr(self, "_situations"):
+            self._situations = sel.Situations(self.request.user)
+        context["situations"] = self._situations
+        return context
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        situations = getattr(self, "_situations", None)
+        if situations is not None and response.status_code < 400:
+            situations.audit_read(self.situations_where)
+        return super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+
+
 class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
     village = serializers.CharField(source="person.household.village.code", read_only=True)
+    situation = serializers.SerializerMethodField()
     overdue = serializers.SerializerMethodField(
         help_text=gettext_lazy("Still due and the due date has passed.")
     )
@@ -93,6 +149,10 @@ class FollowUpSerializer(serializers.ModelSerializer[FollowUp]):
         today = self.context.get("today") or timezone.localdate()
         return obj.status == FollowUpStatus.DUE and obj.due_on < today
 
+    @extend_schema_field(SITUATION_SCHEMA)
+    def get_situation(self, obj: FollowUp) -> str:
+        return shown_situation(self, obj)
+
 
 class FollowUpFilterSerializer(serializers.Serializer[None]):
     status = serializers.ChoiceField(
@@ -114,7 +174,14 @@ class FollowUpFilterSerializer(serializers.Serializer[None]):
 
 class VisitSerializer(serializers.Serializer[None]):
     visited_on = serializers.DateField()
-    situation = serializers.ChoiceField(choices=Situation.choices)
+    situation = serializers.ChoiceField(
+        choices=sel.SHOWN_CHOICES,
+        help_text=gettext_lazy(
+            "Any situation may be recorded; what is read back is what you may see. "
+            "“migrated” keeps a migration recorded earlier as it was (only where that is "
+            "what you read)."
+        ),
+    )
     monthly_income = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     currency = serializers.ChoiceField(choices=Currency.choices, required=False, allow_blank=True)
     outcome = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
@@ -182,7 +249,10 @@ def _area(code: str) -> Any:
     retrieve=extend_schema(summary="One follow-up visit (the read is audited)"),
 )
 class FollowUpViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[FollowUp]
+    SituationsAudited,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[FollowUp],
 ):
     permission_classes = [permissions.IsAuthenticated, CanViewPersons]
     filter_backends: list[Any] = []
@@ -247,6 +317,14 @@ class FollowUpViewSet(
         params = VisitSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = dict(params.validated_data)
+        if data["situation"] == sel.MIGRATED:
+            if not follow_up.situation or sel.Situations(request.user).value(follow_up) != (
+                sel.MIGRATED
+            ):
+                raise exceptions.ValidationError(
+                    {"situation": [_("Say what the person is doing now.")]}
+                )
+            data["situation"] = follow_up.situation  # kept as recorded
         try:
             follow_up = svc.follow_up_record_visit(
                 actor=request.user,

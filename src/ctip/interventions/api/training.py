@@ -16,7 +16,12 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -33,6 +38,7 @@ from ctip.vulnerability.models import TargetingEntry, TargetingList
 from ..models import Course, CourseSession, Enrolment, FollowUp
 from ..selectors import training as sel
 from ..services import training as svc
+from .followups import SITUATION_SCHEMA, SituationsAudited, shown_situation
 
 
 class CanViewPersons(permissions.BasePermission):
@@ -58,12 +64,11 @@ class FollowUpVisitSerializer(serializers.Serializer[None]):
     due_on = serializers.DateField()
     status = serializers.CharField(help_text=_("due, done, missed or cancelled"))
     visited_on = serializers.DateField(allow_null=True)
-    situation = serializers.CharField(
-        help_text=_(
-            "employed_locally, self_employed, migrated_safely, migrated_unsafely,"
-            " unemployed, in_school; empty until visited"
-        )
-    )
+    situation = serializers.SerializerMethodField()
+
+    @extend_schema_field(SITUATION_SCHEMA)
+    def get_situation(self, obj: FollowUp) -> str:
+        return shown_situation(self, obj)
 
 
 class EnrolmentSerializer(serializers.ModelSerializer[Enrolment]):
@@ -131,7 +136,13 @@ def _with_outcomes(qs: QuerySet[Enrolment]) -> QuerySet[Enrolment]:
         present=Count("attendance", filter=Q(attendance__present=True)),
         marked=Count("attendance"),
     ).prefetch_related(
-        Prefetch("follow_ups", queryset=FollowUp.objects.order_by("months_after", "due_on"))
+        Prefetch(
+            "follow_ups",
+            # The person's village says whether a sensitive finding may be read.
+            queryset=FollowUp.objects.select_related("person__household__village").order_by(
+                "months_after", "due_on"
+            ),
+        )
     )
 
 
@@ -260,6 +271,7 @@ def _area_from(data: dict[str, Any]) -> None:
     partial_update=extend_schema(summary="Change a course (needs interventions.manage; audited)"),
 )
 class CourseViewSet(
+    SituationsAudited,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -268,6 +280,7 @@ class CourseViewSet(
 ):
     permission_classes = [permissions.IsAuthenticated, CanViewPersons]
     serializer_class = CourseSerializer
+    situations_where = "enrolments' follow-up visits (API)"
     filter_backends: list[Any] = []
     lookup_value_regex = r"[^/.]+"
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -337,7 +350,9 @@ class CourseViewSet(
             pk__in=[e.pk for e in made]
         )
         return Response(
-            EnrolmentSerializer(_with_outcomes(rows), many=True).data,
+            EnrolmentSerializer(
+                _with_outcomes(rows), many=True, context=self.get_serializer_context()
+            ).data,
             status=status.HTTP_201_CREATED,
         )
 
@@ -419,12 +434,14 @@ class CourseViewSet(
     ),
 )
 class EnrolmentViewSet(
+    SituationsAudited,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet[Enrolment],
 ):
     permission_classes = [permissions.IsAuthenticated, CanViewPersons]
     serializer_class = EnrolmentSerializer
+    situations_where = "enrolments' follow-up visits (API)"
     filter_backends: list[Any] = []
     lookup_value_regex = r"[^/.]+"
 

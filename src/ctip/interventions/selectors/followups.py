@@ -1,28 +1,124 @@
 """Reads of follow-up visits: the visits an actor may see (persons in their areas, not
 those who withdrew consent), what is due and overdue per facilitator and per area with
-counts by component, and a facilitator's own visits."""
+counts by component, and a facilitator's own visits.
+
+What a visit found can be a sensitive outcome: "migrated unsafely" is shown only to
+readers holding VIEW_SENSITIVE in the person's area, and each read of it is audited.
+Others see a neutral "Migrated" for both safe and unsafe migration (were only the
+unsafe one masked, the mask would give it away). `Situations` does this for every
+page and endpoint that shows a person's visits."""
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ctip.accounts import access
 from ctip.accounts.models import RoleAssignment, User
-from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS, roles_with
+from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS, VIEW_SENSITIVE, roles_with
 from ctip.core import audit
 from ctip.geography.models import Area
 from ctip.registry import selectors as registry
 
-from ..models import Component, FollowUp, FollowUpPlan, FollowUpStatus
+from ..models import Component, FollowUp, FollowUpPlan, FollowUpStatus, Situation
 
 UNASSIGNED = "none"
+
+# Findings readable only with the right to see sensitive outcomes.
+SENSITIVE_SITUATIONS = frozenset({Situation.MIGRATED_UNSAFELY})
+# Situations shown as one to readers without that right, so the sensitive one does not
+# stand out: both ways of migrating are "migrated".
+MIGRATED = "migrated"
+MASKED_AS = {
+    Situation.MIGRATED_SAFELY.value: MIGRATED,
+    Situation.MIGRATED_UNSAFELY.value: MIGRATED,
+}
+# What the API gives in `situation`: a Situation value, "migrated" (masked) or "".
+SHOWN_CHOICES = [*Situation.choices, (MIGRATED, gettext_lazy("Migrated"))]
+SHOWN_SITUATIONS = [value for value, _label in SHOWN_CHOICES]
+
+
+def situation_label(value: str) -> str:
+    """The label of a situation as shown (the masked one included); "" for none."""
+    if value == MIGRATED:
+        return _("Migrated")
+    return str(Situation(value).label) if value in Situation.values else value
+
+
+class Situations:
+    """What an actor is shown of the situations found at visits: the recorded value
+    where they may see sensitive outcomes in the person's area (VIEW_SENSITIVE, one
+    query for all the rows), "migrated" for both ways of migrating elsewhere. The rows
+    whose sensitive value was shown are kept, for one audit event (`audit_read`).
+
+        situations = Situations(request.user)
+        rows = situations.apply(page)          # sets .shown_situation / _label on each
+        situations.audit_read("follow-up list")
+    """
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self.paths: list[str] = access.scope_paths(actor, VIEW_SENSITIVE)
+        self.shown: dict[int, FollowUp] = {}
+        self.masked: int = 0
+
+    def may_see_in(self, village: Area) -> bool:
+        return any(village.path.startswith(p) for p in self.paths)
+
+    def may_see(self, follow_up: FollowUp) -> bool:
+        """Sensitive findings readable in the person's area (needs the village loaded)."""
+        return self.may_see_in(follow_up.person.household.village)
+
+    def value(self, follow_up: FollowUp, village: Area | None = None) -> str:
+        """The situation as this actor may read it; a sensitive one shown is noted.
+        `village`: the person's, when the visit's person is not loaded."""
+        situation = follow_up.situation or ""
+        if situation not in MASKED_AS:
+            return situation
+        if not (self.may_see_in(village) if village is not None else self.may_see(follow_up)):
+            self.masked += 1
+            return MASKED_AS[situation]
+        if situation in SENSITIVE_SITUATIONS:
+            self.shown[follow_up.pk] = follow_up
+        return situation
+
+    def apply(self, follow_ups: Iterable[FollowUp]) -> list[FollowUp]:
+        """Each visit with `shown_situation` and `shown_situation_label` set (the
+        templates and serializers show those, never `situation` itself)."""
+        rows = list(follow_ups)
+        for f in rows:
+            value = self.value(f)
+            f.shown_situation = value  # type: ignore[attr-defined]
+            f.shown_situation_label = situation_label(value)  # type: ignore[attr-defined]
+        return rows
+
+    def audit_read(self, where: str) -> None:
+        """One audit event for the sensitive findings just shown (none: nothing)."""
+        if not self.shown:
+            return
+        rows = list(self.shown.values())
+        audit.record(
+            actor=self.actor,
+            action="read",
+            object_type="interventions.followup",
+            object_id=rows[0].pk if len(rows) == 1 else "",
+            object_repr=where[:200],
+            changes={
+                "sensitive": ["follow-up situation"],
+                "follow_ups": sorted(f.pk for f in rows),
+                "persons": sorted({f.person_id for f in rows}),
+            },
+        )
+        self.shown.clear()
 
 
 def month_end(day: dt.date) -> dt.date:
@@ -91,7 +187,9 @@ def follow_up_search(
 
 
 def follow_up_get(actor: Any, pk: int) -> FollowUp:
-    """One visit for someone who may see the person (404 otherwise); the read is audited."""
+    """One visit for someone who may see the person (404 otherwise), with its situation
+    as the actor may read it (`Situations`); the read is audited, saying so when it
+    showed a sensitive finding."""
     try:
         follow_up = (
             FollowUp.objects.filter(
@@ -111,8 +209,14 @@ def follow_up_get(actor: Any, pk: int) -> FollowUp:
         )
     except FollowUp.DoesNotExist:
         raise Http404 from None
+    situations = Situations(actor)
+    situations.apply([follow_up])
     audit.record(
-        actor=actor, action="read", obj=follow_up, object_repr=f"{follow_up} · {follow_up.person}"
+        actor=actor,
+        action="read",
+        obj=follow_up,
+        object_repr=f"{follow_up} · {follow_up.person}",
+        changes={"sensitive": ["follow-up situation"]} if situations.shown else None,
     )
     return follow_up
 

@@ -102,8 +102,9 @@ def activity_get(actor: Any, pk: int) -> IncomeActivity:
             .prefetch_related(
                 Prefetch(
                     "follow_ups",
+                    # The person's village says whether a sensitive finding may be read.
                     queryset=FollowUp.objects.order_by("due_on", "id").select_related(
-                        "assigned_to"
+                        "assigned_to", "person__household__village"
                     ),
                 )
             )

@@ -34,8 +34,6 @@ from ctip.accounts import access
 from ctip.accounts.roles import (
     RECORD_INTERVENTIONS,
     VIEW_AGGREGATES,
-    VIEW_PERSONS,
-    VIEW_SENSITIVE,
 )
 from ctip.core import audit
 from ctip.geography.models import Area
@@ -60,16 +58,17 @@ from ..models import (
     Repayment,
     SavingsMember,
     SchoolTerm,
-    Situation,
     Topic,
 )
+from . import cells
+from . import followups as followup_selectors
 from . import summary as summary_selectors
 from .loans import portfolio_by_area, with_arrears
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
 CENT = Decimal("0.01")
 # A follow-up finding readable only with the right to see sensitive outcomes.
-SENSITIVE_SITUATIONS = frozenset({Situation.MIGRATED_UNSAFELY})
+SENSITIVE_SITUATIONS = followup_selectors.SENSITIVE_SITUATIONS
 
 
 def maybe_url(name: str, *args: Any) -> str | None:
@@ -587,7 +586,10 @@ def _participation(person: Person, today: dt.date, history: History) -> list[His
 
 
 def _follow_ups(person: Person, today: dt.date, history: History) -> list[HistoryItem]:
-    sensitive_ok = access.can_act_in(history.actor, VIEW_SENSITIVE, person.household.village)
+    # What a visit found, as the actor may read it: "migrated" for both ways of
+    # migrating without the right to see sensitive outcomes in the person's area.
+    situations = followup_selectors.Situations(history.actor)
+    village = person.household.village
     items = []
     for f in (
         FollowUp.objects.filter(person=person)
@@ -617,16 +619,8 @@ def _follow_ups(person: Person, today: dt.date, history: History) -> list[Histor
         )
         item.fact("due_on", _("Due on"), _day(f.due_on))
         if f.situation:
-            if f.situation in SENSITIVE_SITUATIONS and not sensitive_ok:
-                history.masked += 1
-                item.fact("situation", _("Situation"), None)
-                item.facts.append(
-                    Fact("situation", _("Situation"), None, _("recorded — sensitive"))
-                )
-            else:
-                if f.situation in SENSITIVE_SITUATIONS:
-                    history.shows_sensitive = True
-                item.fact("situation", _("Situation"), f.situation, str(f.get_situation_display()))
+            shown = situations.value(f, village=village)
+            item.fact("situation", _("Situation"), shown, followup_selectors.situation_label(shown))
         if f.monthly_income is not None:
             item.fact(
                 "monthly_income",
@@ -636,6 +630,8 @@ def _follow_ups(person: Person, today: dt.date, history: History) -> list[Histor
             )
         item.fact("outcome", _("What was found"), f.outcome)
         items.append(item)
+    history.masked += situations.masked
+    history.shows_sensitive = history.shows_sensitive or bool(situations.shown)
     history.dosage.follow_ups_done = sum(1 for i in items if i.status == FollowUpStatus.DONE)
     history.dosage.follow_ups_due = sum(1 for i in items if i.status in ("due", "overdue"))
     return items
@@ -704,17 +700,15 @@ def home_figures(actor: Any, *, today: dt.date | None = None) -> HomeFigures:
     if access.has_permission(actor, VIEW_AGGREGATES):
         out.shows_figures = True
         paths = access.scope_paths(actor, VIEW_AGGREGATES)
-        person_paths = access.scope_paths(actor, VIEW_PERSONS)
         # Small counts are hidden unless the actor sees the persons of every area.
-        out.suppressed = not all(any(p.startswith(q) for q in person_paths) for p in paths)
+        out.suppressed = not cells.ExactScope(actor).covers_all(paths)
         scope = summary_selectors.Scope(tuple(paths))
         by_component: dict[str, int] = {}
         for component, _k, _s, _b, n in summary_selectors.reach_rows(scope, out.year_start, today):
             by_component[component] = by_component.get(component, 0) + n
-        hide = summary_selectors.SMALL_CELL if out.suppressed else 0
 
         def shown(n: int) -> int | None:
-            return None if 0 < n < hide else n
+            return cells.small(n) if out.suppressed else n
 
         out.reach = shown(by_component.get(summary_selectors.ANY, 0))
         out.reach_by_component = [
@@ -737,7 +731,8 @@ def home_figures(actor: Any, *, today: dt.date | None = None) -> HomeFigures:
             acc[1] += f.outstanding_principal
             acc[2] += f.at_risk_principal
         for currency, (n, outstanding, at_risk) in sorted(totals.items()):
-            if out.suppressed and n < summary_selectors.SMALL_CELL:
+            # The amounts of fewer than 5 loans would tell a borrower's loan.
+            if shown(n) is None:
                 out.par30.append((currency, None, None))
             else:
                 out.par30.append(

@@ -38,6 +38,7 @@ from ..models import (
     SessionAttendance,
     Situation,
 )
+from .followups import Situations, situation_label
 
 DEFAULT_MONTHS = (3, 6, 12)
 
@@ -240,10 +241,21 @@ class TraineeRow:
     outcomes: list[FollowUp | None]
 
 
-def trainee_rows(enrolments: Any, months: list[int]) -> list[TraineeRow]:
+def trainee_rows(
+    enrolments: Any, months: list[int], situations: Situations | None = None
+) -> list[TraineeRow]:
+    """Each trainee with their attendance rate and their visit at each month of the
+    plan; with `situations`, each visit's situation as the reader may read it
+    (`shown_situation_label`; the caller audits what was shown)."""
     rows = []
     for e in enrolments:
         by_month = {f.months_after: f for f in e.follow_ups.all()}
+        if situations is not None:
+            village = e.person.household.village
+            for f in by_month.values():
+                value = situations.value(f, village=village)
+                f.shown_situation = value
+                f.shown_situation_label = situation_label(value)
         rows.append(
             TraineeRow(
                 enrolment=e,

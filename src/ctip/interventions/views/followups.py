@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,7 +25,7 @@ from ctip.geography.models import Area
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 
 from .. import forms_followups as forms
-from ..models import FollowUp, FollowUpPlan, FollowUpStatus
+from ..models import FollowUp, FollowUpPlan, FollowUpStatus, Situation
 from ..selectors import followups as sel
 from ..services import followups as svc
 
@@ -193,11 +194,13 @@ def follow_up_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _visit_initial(follow_up: FollowUp) -> dict[str, Any]:
+def _visit_initial(follow_up: FollowUp, situation: str) -> dict[str, Any]:
+    """What the form starts with: the visit as recorded (its situation as the actor may
+    read it), or today and the currency of the loan or activity followed up."""
     if follow_up.status == FollowUpStatus.DONE:
         return {
             "visited_on": follow_up.visited_on,
-            "situation": follow_up.situation,
+            "situation": situation,
             "monthly_income": follow_up.monthly_income,
             "currency": follow_up.currency,
             "outcome": follow_up.outcome,
@@ -210,14 +213,30 @@ def _visit_initial(follow_up: FollowUp) -> dict[str, Any]:
     return {"visited_on": timezone.localdate(), "currency": currency}
 
 
+def _visit_form(request: HttpRequest, follow_up: FollowUp) -> forms.VisitForm:
+    """The visit form. Someone correcting a visit whose situation is masked for them
+    ("migrated": they may not read whether it was safe) is offered to keep it as
+    recorded, which stays chosen; any situation can still be recorded (they were there)."""
+    shown = sel.Situations(request.user).value(follow_up) if follow_up.situation else ""
+    form = forms.VisitForm(request.POST or None, initial=_visit_initial(follow_up, shown))
+    if shown == sel.MIGRATED:
+        field = form.fields["situation"]
+        assert isinstance(field, django_forms.ChoiceField)
+        field.choices = [(sel.MIGRATED, _("Migrated, as recorded")), *Situation.choices]
+    return form
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def record_visit(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _for_recording(request, pk)
-    form = forms.VisitForm(request.POST or None, initial=_visit_initial(follow_up))
+    form = _visit_form(request, follow_up)
     if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["situation"] == sel.MIGRATED:
+            data["situation"] = follow_up.situation  # kept as recorded
         try:
-            svc.follow_up_record_visit(actor=request.user, follow_up=follow_up, **form.cleaned_data)
+            svc.follow_up_record_visit(actor=request.user, follow_up=follow_up, **data)
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

@@ -30,6 +30,7 @@ from .. import forms_igas as forms
 from .. import iga
 from ..models import IncomeActivity, MigrationBenchmark
 from ..selectors import igas as sel
+from ..selectors.followups import Situations
 from ..services import igas as svc
 
 PAGE_SIZE = 50
@@ -185,6 +186,10 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     activity = sel.activity_get(request.user, pk)
     analysis = iga.analyse(activity)
+    # The visits' findings as the reader may read them; sensitive ones shown, audited.
+    situations = Situations(request.user)
+    follow_ups = situations.apply(activity.follow_ups.all())
+    situations.audit_read(f"follow-up visits of activity #{activity.pk}")
     return render(
         request,
         "interventions/igas/activity_detail.html",
@@ -194,7 +199,7 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "chart": mark_safe(chart_svg(analysis)),  # noqa: S308 (drawn by vl-convert)
             "bars": chart_bars(analysis),
             "costs": list(activity.costs.all()),
-            "follow_ups": list(activity.follow_ups.all()),
+            "follow_ups": follow_ups,
             "can_record": sel.can_record(request.user, activity),
         },
     )

@@ -30,6 +30,7 @@ from ctip.vulnerability.targeting import targeting_lists_visible_to
 from .. import forms_training as f
 from ..models import Course, Enrolment, EnrolmentStatus
 from ..selectors import training as sel
+from ..selectors.followups import Situations
 from ..services import training as svc
 
 PAGE_SIZE = 50
@@ -206,6 +207,10 @@ def course_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
     trainees = sel.course_trainees(request.user, course).exclude(status=EnrolmentStatus.DROPPED_OUT)
     page = Paginator(trainees, PAGE_SIZE).get_page(request.GET.get("page"))
     sel.course_read(request.user, course)
+    # Each trainee's findings as the reader may read them; sensitive ones shown, audited.
+    situations = Situations(request.user)
+    rows = sel.trainee_rows(page, summary.months, situations)
+    situations.audit_read(f"outcomes of course #{course.pk}")
     return render(
         request,
         "interventions/training/course_outcomes.html",
@@ -213,7 +218,7 @@ def course_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
             "course": course,
             "summary": summary,
             "page": page,
-            "rows": sel.trainee_rows(page, summary.months),
+            "rows": rows,
             "query": query_without_page(request),
             "today": timezone.localdate(),
         },
