@@ -12,7 +12,6 @@ from 1) and writes its audit event in the same transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import uuid
 import zipfile
@@ -53,35 +52,13 @@ from ..models import (
     ReviewerKind,
     Topic,
 )
+from .checks import author, clean_date, clean_text
 
 # --------------------------------------------------------------------------------------
-# Shared checks.
+# Checks of this module's own.
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 # A headcount above this is a typing slip, even for a radio programme's estimate.
 MAX_HEADCOUNT = 1_000_000
-
-
-def _user(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) and actor.is_authenticated else None
-
-
-def _text(
-    value: Any, field: str, errors: dict[str, str], *, max_length: int, required: bool = False
-) -> str:
-    text = ("" if value is None else str(value)).strip()
-    if required and not text:
-        errors[field] = _("This field is required.")
-    elif len(text) > max_length:
-        errors[field] = _("Use at most %(n)s characters (this has %(len)s).") % {
-            "n": max_length,
-            "len": len(text),
-        }
-    elif text.startswith(FORMULA_PREFIXES):
-        errors[field] = _(
-            "Text may not start with %(chars)s (it could run as a spreadsheet formula)."
-        ) % {"chars": " ".join(FORMULA_PREFIXES)}
-    return text
 
 
 def _codes(
@@ -103,27 +80,6 @@ def _codes(
     elif required and not items:
         errors[field] = _("Choose at least one.")
     return [v for v in allowed if v in items]
-
-
-def _past_date(value: Any, field: str, errors: dict[str, str]) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value.strip())
-        except ValueError:
-            errors[field] = _("Give the date as YYYY-MM-DD.")
-            return None
-    if not isinstance(value, dt.date):
-        errors[field] = _("This field is required.")
-        return None
-    today = timezone.localdate()
-    if value > today:
-        errors[field] = _("%(day)s is in the future; today is %(today)s.") % {
-            "day": value.isoformat(),
-            "today": today.isoformat(),
-        }
-    return value
 
 
 # --------------------------------------------------------------------------------------
@@ -238,20 +194,22 @@ def clean_event(
             village = None
         out["village"] = village
     if "held_on" in values or current is None:
-        out["held_on"] = _past_date(values.get("held_on"), "held_on", errors)
+        out["held_on"] = clean_date(values.get("held_on"), "held_on", errors)
     if "kind" in values or current is None:
         kind = values.get("kind")
         if kind not in EventKind.values:
             errors["kind"] = _("Choose a type of event (not %(value)r).") % {"value": kind}
         out["kind"] = kind
     if "title" in values or current is None:
-        out["title"] = _text(values.get("title"), "title", errors, max_length=200, required=True)
+        out["title"] = clean_text(
+            values.get("title"), "title", errors, max_length=200, required=True
+        )
     if "topics" in values or current is None:
         out["topics"] = _codes(values.get("topics"), Topic.values, "topics", errors, required=True)
     if "location" in values:
-        out["location"] = _text(values["location"], "location", errors, max_length=200)
+        out["location"] = clean_text(values["location"], "location", errors, max_length=200)
     if "notes" in values:
-        out["notes"] = _text(values["notes"], "notes", errors, max_length=5000)
+        out["notes"] = clean_text(values["notes"], "notes", errors, max_length=5000)
     if "materials" in values:
         out["materials"] = _materials(values["materials"], errors)
     # Facilitators are checked against the village the event will have.
@@ -289,7 +247,7 @@ def event_create(*, actor: Any, **fields: Any) -> AwarenessEvent:
     cleaned = clean_event(fields)
     facilitators = cleaned.pop("facilitators", [])
     materials = cleaned.pop("materials", [])
-    event = AwarenessEvent.objects.create(created_by=_user(actor), **cleaned)
+    event = AwarenessEvent.objects.create(created_by=author(actor), **cleaned)
     event.facilitators.set(facilitators)
     event.materials.set(materials)
     audit.record(
@@ -419,7 +377,7 @@ def attendance_record(
     now = timezone.now()
     rows = EventAttendance.objects.bulk_create(
         [
-            EventAttendance(event=event, person_id=pk, recorded_by=_user(actor), recorded_at=now)
+            EventAttendance(event=event, person_id=pk, recorded_by=author(actor), recorded_at=now)
             for pk in new_ids
         ]
     )
@@ -723,7 +681,9 @@ def clean_material(values: Mapping[str, Any], *, current: Material | None = None
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
     if "title" in values or current is None:
-        out["title"] = _text(values.get("title"), "title", errors, max_length=200, required=True)
+        out["title"] = clean_text(
+            values.get("title"), "title", errors, max_length=200, required=True
+        )
     if "kind" in values or current is None:
         kind = values.get("kind")
         if kind not in MaterialKind.values:
@@ -744,7 +704,7 @@ def clean_material(values: Mapping[str, Any], *, current: Material | None = None
         out["topics"] = _codes(values["topics"], Topic.values, "topics", errors, required=False)
     for name, limit in (("agency", 200), ("version", 40), ("description", 5000)):
         if name in values:
-            out[name] = _text(values[name], name, errors, max_length=limit)
+            out[name] = clean_text(values[name], name, errors, max_length=limit)
     if "supersedes" in values:
         older = values["supersedes"]
         if older in (None, ""):
@@ -787,7 +747,7 @@ def material_create(*, actor: Any, **fields: Any) -> Material:
     access.require(actor, MANAGE_INTERVENTIONS)
     cleaned = clean_material(fields)
     upload = cleaned.pop("file", None)
-    material = Material(created_by=_user(actor), **cleaned)
+    material = Material(created_by=author(actor), **cleaned)
     new_file = ""
     try:
         new_file = _save_with_file(material, upload)
@@ -863,7 +823,7 @@ def material_review_record(
     errors: dict[str, str] = {}
     if reviewer_kind not in ReviewerKind.values:
         errors["reviewer_kind"] = _("Choose staff, child or young person.")
-    day = _past_date(reviewed_on, "reviewed_on", errors)
+    day = clean_date(reviewed_on, "reviewed_on", errors)
     sex = (reviewer_sex or "").strip()
     if sex and sex not in Sex.values:
         errors["reviewer_sex"] = _("Unknown sex %(value)r.") % {"value": sex}
@@ -900,8 +860,8 @@ def material_review_record(
         if not 1 <= number <= 5:
             errors[criterion] = _("Give a score from 1 (poor) to 5 (very good).")
         values[criterion] = number
-    best = _text(best_elements, "best_elements", errors, max_length=2000)
-    note = _text(comments, "comments", errors, max_length=2000)
+    best = clean_text(best_elements, "best_elements", errors, max_length=2000)
+    note = clean_text(comments, "comments", errors, max_length=2000)
     if errors:
         raise ValidationError(errors)
     assert day is not None
@@ -913,7 +873,7 @@ def material_review_record(
         reviewed_on=day,
         best_elements=best,
         comments=note,
-        created_by=_user(actor),
+        created_by=author(actor),
         **values,
     )
     audit.record(
