@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -26,9 +26,7 @@ from django.utils.translation import gettext as _
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS
 from ctip.core import audit
-from ctip.registry.consent import has_consent
-from ctip.registry.models import ConsentPurpose, Household, Person, Relationship
-from ctip.registry.selectors import restricted
+from ctip.registry.models import Household, Person, Relationship
 
 from .. import schedule as engine
 from ..followup_plans import follow_ups_schedule
@@ -40,6 +38,15 @@ from ..models import (
     LoanProduct,
     LoanStatus,
     Repayment,
+)
+from .checks import (
+    author,
+    check_services_consent,
+    clean_amount,
+    clean_date,
+    clean_text,
+    json_value,
+    snapshot,
 )
 
 PRODUCT_FIELDS = (
@@ -61,95 +68,13 @@ ACTION_WRITE_OFF = "loan.write_off"
 ZERO = Decimal("0.00")
 
 
-# --- small checks -------------------------------------------------------------------
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
+# --- helpers -------------------------------------------------------------------------
 
 
 def money_text(amount: Decimal, currency: str) -> str:
     """An amount as the currency counts it: 1,250,000 KHR; 12.50 USD."""
     unit = engine.MINOR_UNIT.get(currency, Decimal("0.01"))
     return f"{amount.quantize(unit):,} {currency}"
-
-
-def _amount(
-    value: Any,
-    field: str,
-    errors: dict[str, str],
-    *,
-    currency: str | None = None,
-    optional: bool = False,
-) -> Decimal | None:
-    """A positive amount with no more precision than the currency counts."""
-    if value in (None, "") and optional:
-        return None
-    if isinstance(value, float):
-        value = str(value)
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        errors[field] = _("Give an amount such as 150000 or 12.50.")
-        return None
-    if not amount.is_finite():
-        errors[field] = _("Give an amount such as 150000 or 12.50.")
-        return None
-    if amount < 0:
-        errors[field] = _("The amount cannot be negative.")
-        return None
-    if amount == 0:
-        errors[field] = _("The amount must be more than 0.")
-        return None
-    if amount > engine.MAX_PRINCIPAL:
-        errors[field] = _("The amount is too large.")
-        return None
-    unit = engine.MINOR_UNIT.get(currency or "", Decimal("0.01"))
-    if amount % unit:
-        if unit == 1:
-            errors[field] = _("%(currency)s amounts are whole numbers.") % {"currency": currency}
-        else:
-            errors[field] = _("At most 2 decimal places.")
-        return None
-    return amount.quantize(Decimal("0.01"))
-
-
-def _past_date(value: Any, field: str, errors: dict[str, str]) -> dt.date | None:
-    if value in (None, ""):
-        errors[field] = _("Give the date.")
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        try:
-            value = dt.date.fromisoformat(str(value))
-        except ValueError:
-            errors[field] = _("Give the date as YYYY-MM-DD.")
-            return None
-    if value > timezone.localdate():
-        errors[field] = _("%(day)s is in the future.") % {"day": value.isoformat()}
-    return value
-
-
-def _text(value: Any, field: str, errors: dict[str, str], *, limit: int, required: bool) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        errors[field] = _("This field is required.")
-    elif text[:1] in ("=", "+", "-", "@"):
-        errors[field] = _("Text may not start with = + - or @ (it could run as a formula).")
-    elif len(text) > limit:
-        errors[field] = _("At most %(n)s characters.") % {"n": limit}
-    return text
 
 
 def _engine_errors(exc: ValidationError, rename: Mapping[str, str]) -> dict[str, str]:
@@ -168,7 +93,7 @@ def _product_values(values: Mapping[str, Any], current: LoanProduct | None) -> d
     data.update(values)
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
-    out["code"] = _text(data.get("code"), "code", errors, limit=40, required=True)
+    out["code"] = clean_text(data.get("code"), "code", errors, max_length=40, required=True)
     if "code" not in errors and not all(c.isalnum() or c in "-_" for c in out["code"]):
         errors["code"] = _("Letters, digits, - and _ only.")
     elif (
@@ -178,15 +103,16 @@ def _product_values(values: Mapping[str, Any], current: LoanProduct | None) -> d
         .exists()
     ):
         errors["code"] = _("Another loan product has the code %(code)s.") % {"code": out["code"]}
-    out["name"] = _text(data.get("name"), "name", errors, limit=200, required=True)
+    out["name"] = clean_text(data.get("name"), "name", errors, max_length=200, required=True)
     currency = data.get("currency") or ""
     for field in ("min_principal", "max_principal"):
-        out[field] = _amount(
+        out[field] = clean_amount(
             data.get(field),
             field,
             errors,
+            required=False,
+            positive=True,
             currency=currency if currency in engine.MINOR_UNIT else None,
-            optional=True,
         )
     try:
         terms = engine.LoanTerms.check(
@@ -237,7 +163,7 @@ def loan_product_create(*, actor: Any, **values: Any) -> LoanProduct:
         actor=actor,
         action="create",
         obj=product,
-        changes={k: _json(v) for k, v in clean.items()},
+        changes={k: json_value(v) for k, v in clean.items()},
     )
     return product
 
@@ -247,12 +173,12 @@ def loan_product_update(*, actor: Any, product: LoanProduct, **values: Any) -> L
     """Change a product. Loans already made keep the terms they were made with."""
     access.require(actor, MANAGE_INTERVENTIONS)
     product = LoanProduct.objects.select_for_update().get(pk=product.pk)
-    before = {f: _json(getattr(product, f)) for f in PRODUCT_FIELDS}
+    before = snapshot(product, PRODUCT_FIELDS)
     clean = _product_values(values, product)
     for key, value in clean.items():
         setattr(product, key, value)
     product.save()
-    changes = audit.diff(before, {f: _json(getattr(product, f)) for f in PRODUCT_FIELDS})
+    changes = audit.diff(before, snapshot(product, PRODUCT_FIELDS))
     if changes:
         audit.record(actor=actor, action="update", obj=product, changes=changes)
     return product
@@ -359,20 +285,6 @@ def _borrower(household: Household, person: Person | None, errors: dict[str, str
     return head
 
 
-def _check_services_consent(person: Person, errors: dict[str, str]) -> None:
-    allowed = (
-        Person.objects.filter(pk=person.pk)
-        .filter(has_consent(ConsentPurpose.SERVICES))
-        .exclude(restricted())
-        .exists()
-    )
-    if not allowed:
-        errors["person"] = _("%(person)s has no consent for %(purpose)s.") % {
-            "person": person,
-            "purpose": ConsentPurpose.SERVICES.label,
-        }
-
-
 @transaction.atomic
 def loan_disburse(
     *,
@@ -395,8 +307,8 @@ def loan_disburse(
         errors["product"] = _("%(product)s is no longer offered.") % {"product": product}
     borrower = _borrower(household, person, errors)
     if borrower is not None:
-        _check_services_consent(borrower, errors)
-    amount = _amount(principal, "principal", errors, currency=product.currency)
+        check_services_consent(borrower, errors)
+    amount = clean_amount(principal, "principal", errors, positive=True, currency=product.currency)
     if amount is not None:
         bound = money_text
         if product.min_principal is not None and amount < product.min_principal:
@@ -409,8 +321,8 @@ def loan_disburse(
                 "product": product,
                 "amount": bound(product.max_principal, product.currency),
             }
-    day = _past_date(disbursed_on, "disbursed_on", errors)
-    purpose = _text(purpose, "purpose", errors, limit=300, required=False)
+    day = clean_date(disbursed_on, "disbursed_on", errors)
+    purpose = clean_text(purpose, "purpose", errors, max_length=300)
     if iga is not None and iga.household_id != household.pk:
         errors["iga"] = _("This activity belongs to another household.")
     if errors:
@@ -431,7 +343,7 @@ def loan_disburse(
         purpose=purpose,
         iga=iga,
         status=LoanStatus.ACTIVE,
-        created_by=_user(actor),
+        created_by=author(actor),
     )
     try:
         plan = engine.build_schedule(**vars(loan_terms(loan)))
@@ -526,13 +438,13 @@ def repayment_record(
         errors["loan"] = _("This loan is %(status)s: no more repayments are taken.") % {
             "status": loan.get_status_display().lower()
         }
-    money = _amount(amount, "amount", errors, currency=loan.currency)
-    day = _past_date(paid_on, "paid_on", errors)
+    money = clean_amount(amount, "amount", errors, positive=True, currency=loan.currency)
+    day = clean_date(paid_on, "paid_on", errors)
     if day is not None and "paid_on" not in errors and day < loan.disbursed_on:
         errors["paid_on"] = _("The loan was disbursed on %(day)s, after this date.") % {
             "day": loan.disbursed_on.isoformat()
         }
-    note = _text(note, "note", errors, limit=300, required=False)
+    note = clean_text(note, "note", errors, max_length=300)
     if errors:
         raise ValidationError(errors)
     assert money is not None and day is not None
@@ -557,7 +469,7 @@ def repayment_record(
         principal_part=principal_part,
         interest_part=interest_part,
         note=note,
-        recorded_by=_user(actor),
+        recorded_by=author(actor),
     )
     changes: dict[str, Any] = {
         "loan": loan.pk,
@@ -592,8 +504,8 @@ def loan_write_off(*, actor: Any, loan: Loan, reason: str, written_off_on: Any =
         errors["loan"] = _("This loan is %(status)s: it cannot be written off.") % {
             "status": loan.get_status_display().lower()
         }
-    reason = _text(reason, "reason", errors, limit=300, required=True)
-    day = _past_date(
+    reason = clean_text(reason, "reason", errors, max_length=300, required=True)
+    day = clean_date(
         written_off_on if written_off_on not in (None, "") else timezone.localdate(),
         "written_off_on",
         errors,
