@@ -193,7 +193,7 @@ def test_a_provincial_officer_sets_up_a_course_on_the_targeting_list(world: Worl
 @pytest.mark.parametrize(
     "changes, field, message",
     [
-        ({"cost_per_trainee": "-1"}, "cost_per_trainee", "cannot be negative"),
+        ({"cost_per_trainee": "-1"}, "cost_per_trainee", "must not be negative"),
         ({"cost_per_trainee": "abc"}, "cost_per_trainee", "Give an amount"),
         ({"cost_per_trainee": "1.005"}, "cost_per_trainee", "2 decimal places"),
         ({"ends_on": TODAY - dt.timedelta(days=90)}, "ends_on", "cannot end before it starts"),

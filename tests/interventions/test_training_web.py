@@ -166,7 +166,7 @@ def test_setting_up_a_course_from_the_page(world: World) -> None:
     assert page.status_code == 200
     assert "You may not set up courses in this area." in page.content.decode()
     page = client.post("/training/courses/new/", course_form(world, cost_per_trainee="-5"))
-    assert "The amount cannot be negative." in page.content.decode()
+    assert "The amount must not be negative." in page.content.decode()
     assert state() == before
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,10 +23,8 @@ from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS
 from ctip.core import audit
 from ctip.geography.models import Area
-from ctip.registry.consent import has_consent
-from ctip.registry.models import ConsentPurpose, Currency, Person
-from ctip.registry.selectors import persons_visible_to, restricted
-from ctip.registry.services import FORMULA_PREFIXES
+from ctip.registry.models import Currency, Person
+from ctip.registry.selectors import persons_visible_to
 from ctip.vulnerability.models import Decision, TargetingEntry, TargetingList
 from ctip.vulnerability.targeting import targeting_lists_visible_to
 
@@ -41,8 +38,17 @@ from ..models import (
     EnrolmentStatus,
     SessionAttendance,
 )
+from .checks import (
+    author,
+    clean_amount,
+    clean_date,
+    clean_text,
+    clean_whole,
+    paths_overlap,
+    services_consent_problems,
+    snapshot,
+)
 
-MAX_AMOUNT = Decimal("99999999999999.99")  # max_digits=16, decimal_places=2
 MAX_SESSIONS = 500
 MAX_CAPACITY = 10000
 COURSE_TEXT = ("title", "trade", "provider", "location")
@@ -63,119 +69,20 @@ CLOSED = (CourseStatus.FINISHED, CourseStatus.CANCELLED)
 
 
 # --------------------------------------------------------------------------------------
-# Small checks shared by the writes below.
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, Area):
-        return value.code
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
-
-
-def _text(value: Any, field: str, errors: dict[str, str], *, limit: int, required: bool) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        errors[field] = _("This field is required.")
-    elif text.startswith(FORMULA_PREFIXES):
-        errors[field] = _(
-            "Text may not start with %(chars)s (it could run as a spreadsheet formula)."
-        ) % {"chars": " ".join(FORMULA_PREFIXES)}
-    elif len(text) > limit:
-        errors[field] = _("At most %(n)s characters.") % {"n": limit}
-    return text
-
-
-def _date(value: Any, field: str, errors: dict[str, str], *, past: bool) -> dt.date | None:
-    """A date (or ISO text); with `past`, not after today (it records what happened)."""
-    if value in (None, ""):
-        errors[field] = _("Give the date.")
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        try:
-            value = dt.date.fromisoformat(str(value))
-        except ValueError:
-            errors[field] = _("Give the date as YYYY-MM-DD.")
-            return None
-    if past and value > timezone.localdate():
-        errors[field] = _("%(day)s is in the future.") % {"day": value.isoformat()}
-    return value
-
-
-def _amount(value: Any, field: str, errors: dict[str, str]) -> Decimal | None:
-    try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError):
-        errors[field] = _("Give an amount such as 150000 or 12.50.")
-        return None
-    if not amount.is_finite():
-        errors[field] = _("Give an amount such as 150000 or 12.50.")
-        return None
-    if amount < 0:
-        errors[field] = _("The amount cannot be negative.")
-        return None
-    if amount != amount.quantize(Decimal("0.01")):
-        errors[field] = _("At most 2 decimal places.")
-        return None
-    if amount > MAX_AMOUNT:
-        errors[field] = _("The amount is too large.")
-        return None
-    return amount.quantize(Decimal("0.01"))
-
-
-def _whole(
-    value: Any, field: str, errors: dict[str, str], *, low: int, high: int, optional: bool = False
-) -> int | None:
-    if value in (None, "") and optional:
-        return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        errors[field] = _("Give a whole number.")
-        return None
-    if not low <= number <= high:
-        errors[field] = _("Give a number from %(low)s to %(high)s.") % {"low": low, "high": high}
-        return None
-    return number
-
-
-def _overlaps(a: Area, b: Area) -> bool:
-    """One area lies within the other (or they are the same)."""
-    return a.path.startswith(b.path) or b.path.startswith(a.path)
-
-
-def _overlaps_path(path: str, scope: str) -> bool:
-    return path.startswith(scope) or scope.startswith(path)
+# Who records for a course.
 
 
 def may_record_for(actor: Any, course: Course) -> bool:
     """Whether the actor records for some trainees of the course: they hold
     RECORD_INTERVENTIONS in the course's area, or in a part of it."""
     paths = access.scope_paths(actor, RECORD_INTERVENTIONS)
-    return any(_overlaps_path(course.area.path, p) for p in paths)
+    return any(paths_overlap(course.area.path, p) for p in paths)
 
 
 def _require_record_for(actor: Any, course: Course) -> None:
     access.require(actor, RECORD_INTERVENTIONS)
     if not may_record_for(actor, course):
         raise PermissionDenied(RECORD_INTERVENTIONS)
-
-
-def _name(person: Person) -> str:
-    return person.full_name or _("Person %(id)s") % {"id": person.pk}
 
 
 # --------------------------------------------------------------------------------------
@@ -191,34 +98,34 @@ def _clean_course(
     out: dict[str, Any] = {}
     limits = {"title": 200, "trade": 100, "provider": 200, "location": 200}
     for field in COURSE_TEXT:
-        out[field] = _text(
+        out[field] = clean_text(
             values.get(field),
             field,
             errors,
-            limit=limits[field],
+            max_length=limits[field],
             required=field != "location",
         )
     area = values.get("area")
     if not isinstance(area, Area):
         errors["area"] = _("Give the area the course serves.")
     out["area"] = area
-    out["starts_on"] = _date(values.get("starts_on"), "starts_on", errors, past=False)
-    out["ends_on"] = _date(values.get("ends_on"), "ends_on", errors, past=False)
+    out["starts_on"] = clean_date(values.get("starts_on"), "starts_on", errors, past=False)
+    out["ends_on"] = clean_date(values.get("ends_on"), "ends_on", errors, past=False)
     if out["starts_on"] and out["ends_on"] and out["ends_on"] < out["starts_on"]:
         errors["ends_on"] = _("The course cannot end before it starts (%(day)s).") % {
             "day": out["starts_on"].isoformat()
         }
-    out["sessions_planned"] = _whole(
+    out["sessions_planned"] = clean_whole(
         values.get("sessions_planned") or 0, "sessions_planned", errors, low=0, high=MAX_SESSIONS
     )
-    out["capacity"] = _whole(
-        values.get("capacity"), "capacity", errors, low=1, high=MAX_CAPACITY, optional=True
+    out["capacity"] = clean_whole(
+        values.get("capacity"), "capacity", errors, low=1, high=MAX_CAPACITY, required=False
     )
     cost = values.get("cost_per_trainee")
     if cost in (None, ""):
         errors["cost_per_trainee"] = _("Give the cost per trainee (0 when free).")
     else:
-        out["cost_per_trainee"] = _amount(cost, "cost_per_trainee", errors)
+        out["cost_per_trainee"] = clean_amount(cost, "cost_per_trainee", errors)
     currency = values.get("currency") or ""
     if currency not in Currency.values:
         errors["currency"] = _("Choose KHR, VND or USD.")
@@ -234,7 +141,7 @@ def _clean_course(
             changed and not targeting_lists_visible_to(actor).filter(pk=tl.pk).exists()
         ):
             errors["targeting_list"] = _("This targeting list is not one of your areas.")
-        elif isinstance(area, Area) and not _overlaps(tl.area, area):
+        elif isinstance(area, Area) and not paths_overlap(tl.area.path, area.path):
             errors["targeting_list"] = _(
                 "The list is for %(list_area)s, outside the course's area %(area)s."
             ) % {"list_area": tl.area.name, "area": area.name}
@@ -245,7 +152,7 @@ def _clean_course(
 
 
 def _course_snapshot(course: Course) -> dict[str, Any]:
-    return {f: _json(getattr(course, f)) for f in COURSE_FIELDS}
+    return snapshot(course, COURSE_FIELDS)
 
 
 @transaction.atomic
@@ -256,7 +163,7 @@ def course_create(*, actor: Any, **values: Any) -> Course:
     if isinstance(area, Area):
         access.require_in(actor, MANAGE_INTERVENTIONS, area)
     data = _clean_course(actor, values)
-    course = Course.objects.create(**data, created_by=_user(actor))
+    course = Course.objects.create(**data, created_by=author(actor))
     audit.record(actor=actor, action="create", obj=course, changes=_course_snapshot(course))
     return course
 
@@ -288,7 +195,7 @@ def course_update(*, actor: Any, course: Course, **changes: Any) -> Course:
         )
         if outside is not None:
             errors["area"] = _("%(name)s, enrolled, lives outside %(area)s.") % {
-                "name": _name(outside.person),
+                "name": outside.person.full_name,
                 "area": data["area"].name,
             }
     if errors:
@@ -331,25 +238,17 @@ def _course_open(course: Course, errors: dict[str, Any]) -> None:
 
 def _person_problems(actor: Any, course: Course, persons: Iterable[Person]) -> dict[int, str]:
     """Why each person (if at all) cannot be enrolled in the course: outside the actor's
-    areas, the course's area, restricted, or without consent for services. Four
+    areas, the course's area, restricted, or without consent for services. Three
     queries whatever the number of persons."""
     persons = list(persons)
     ids = [p.pk for p in persons]
     visible = set(persons_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-    live = set(
-        Person.objects.filter(pk__in=ids)
-        .exclude(restricted())
-        .filter(has_consent(ConsentPurpose.SERVICES))
-        .values_list("pk", flat=True)
-    )
-    is_restricted = set(
-        Person.objects.filter(pk__in=ids).filter(restricted()).values_list("pk", flat=True)
-    )
+    consent = services_consent_problems(persons)
     villages = dict(Person.objects.filter(pk__in=ids).values_list("pk", "household__village__path"))
     record_paths = access.scope_paths(actor, RECORD_INTERVENTIONS)
     problems: dict[int, str] = {}
     for p in persons:
-        name = _name(p)
+        name = p.full_name
         path = villages.get(p.pk) or ""
         if p.pk not in visible:
             problems[p.pk] = _("%(name)s is not a person in your areas.") % {"name": name}
@@ -362,14 +261,8 @@ def _person_problems(actor: Any, course: Course, persons: Iterable[Person]) -> d
                 "name": name,
                 "area": course.area.name,
             }
-        elif p.pk in is_restricted:
-            problems[p.pk] = _(
-                "%(name)s withdrew consent to registration: their record is no longer used."
-            ) % {"name": name}
-        elif p.pk not in live:
-            problems[p.pk] = _(
-                "%(name)s has no consent for referral to and delivery of services."
-            ) % {"name": name}
+        elif p.pk in consent:
+            problems[p.pk] = consent[p.pk]
     return problems
 
 
@@ -378,7 +271,7 @@ def _audit_enrolment(actor: Any, enrolment: Enrolment) -> None:
         actor=actor,
         action="create",
         obj=enrolment,
-        object_repr=f"{enrolment.course.title[:120]} · {_name(enrolment.person)}"[:200],
+        object_repr=f"{enrolment.course.title[:120]} · {enrolment.person.full_name}"[:200],
         changes={
             "course": enrolment.course_id,
             "person": enrolment.person_id,
@@ -406,7 +299,7 @@ def enrolments_from_list(
     _course_open(course, errors)
     if course.targeting_list_id is None:
         errors["course"] = _("The course has no targeting list to enrol from.")
-    day = _date(enrolled_on or timezone.localdate(), "enrolled_on", errors, past=True)
+    day = clean_date(enrolled_on or timezone.localdate(), "enrolled_on", errors)
     if errors:
         raise ValidationError(errors)
     assert day is not None
@@ -440,7 +333,7 @@ def enrolments_from_list(
                 _("%(row)s: %(name)s is not approved by the committee (%(decision)s).")
                 % {
                     "row": label,
-                    "name": _name(entry.person),
+                    "name": entry.person.full_name,
                     "decision": Decision(entry.decision).label.lower(),
                 }
             )
@@ -461,7 +354,7 @@ def enrolments_from_list(
             person=entry.person,
             targeting_entry=entry,
             enrolled_on=day,
-            created_by=_user(actor),
+            created_by=author(actor),
         )
         _audit_enrolment(actor, enrolment)
         made.append(enrolment)
@@ -484,13 +377,13 @@ def enrolment_create(
     course = _locked_course(course)
     errors: dict[str, Any] = {}
     _course_open(course, errors)
-    day = _date(enrolled_on or timezone.localdate(), "enrolled_on", errors, past=True)
+    day = clean_date(enrolled_on or timezone.localdate(), "enrolled_on", errors)
     problem = _person_problems(actor, course, [person]).get(person.pk)
     if problem:
         errors["person"] = problem
     elif course.enrolments.filter(person_id=person.pk).exists():
         errors["person"] = _("%(name)s is already enrolled in this course.") % {
-            "name": _name(person)
+            "name": person.full_name
         }
     if targeting_entry is not None and (
         targeting_entry.person_id != person.pk
@@ -516,7 +409,7 @@ def enrolment_create(
         person=person,
         targeting_entry=targeting_entry,
         enrolled_on=day,
-        created_by=_user(actor),
+        created_by=author(actor),
     )
     _audit_enrolment(actor, enrolment)
     return enrolment
@@ -541,7 +434,7 @@ def _enrolment_snapshot(e: Enrolment) -> dict[str, Any]:
         "dropped_on",
         "drop_reason",
     )
-    return {f: _json(getattr(e, f)) for f in fields}
+    return snapshot(e, fields)
 
 
 def _not_before(
@@ -572,10 +465,10 @@ def enrolment_complete(
         errors["status"] = _("Only a trainee still enrolled can complete (this one: %(s)s).") % {
             "s": EnrolmentStatus(enrolment.status).label.lower()
         }
-    day = _date(completed_on, "completed_on", errors, past=True)
+    day = clean_date(completed_on, "completed_on", errors)
     _not_before(day, enrolment.enrolled_on, "completed_on", _("the enrolment"), errors)
     _not_before(day, enrolment.course.starts_on, "completed_on", _("the course's start"), errors)
-    number = _text(certificate_number, "certificate_number", errors, limit=60, required=False)
+    number = clean_text(certificate_number, "certificate_number", errors, max_length=60)
     if number and not certificate:
         errors["certificate_number"] = _("A certificate number needs a certificate awarded.")
     elif (
@@ -625,9 +518,9 @@ def enrolment_drop(
         errors["status"] = _("Only a trainee still enrolled can drop out (this one: %(s)s).") % {
             "s": EnrolmentStatus(enrolment.status).label.lower()
         }
-    day = _date(dropped_on, "dropped_on", errors, past=True)
+    day = clean_date(dropped_on, "dropped_on", errors)
     _not_before(day, enrolment.enrolled_on, "dropped_on", _("the enrolment"), errors)
-    text = _text(reason, "drop_reason", errors, limit=300, required=True)
+    text = clean_text(reason, "drop_reason", errors, max_length=300, required=True)
     if errors:
         raise ValidationError(errors)
     before = _enrolment_snapshot(enrolment)
@@ -654,9 +547,9 @@ def session_add(*, actor: Any, course: Course, held_on: dt.date, topic: str = ""
     _require_record_for(actor, course)
     course = Course.objects.select_related("area").get(pk=course.pk)
     errors: dict[str, str] = {}
-    day = _date(held_on, "held_on", errors, past=True)
+    day = clean_date(held_on, "held_on", errors)
     _not_before(day, course.starts_on, "held_on", _("the course's start"), errors)
-    text = _text(topic, "topic", errors, limit=200, required=False)
+    text = clean_text(topic, "topic", errors, max_length=200)
     if course.status == CourseStatus.CANCELLED:
         errors["course"] = _("The course was cancelled.")
     if errors:
@@ -704,7 +597,7 @@ def attendance_set(
                 _("Enrolment %(id)s is not a trainee of this course in your areas.") % {"id": pk}
             )
             continue
-        name = _name(e.person)
+        name = e.person.full_name
         if not any(e.person.household.village.path.startswith(p) for p in record_paths):
             rows.append(
                 _("You may not record interventions where %(name)s lives.") % {"name": name}
@@ -722,7 +615,7 @@ def attendance_set(
     if rows:
         raise ValidationError({"attendance": rows})
     existing = {a.enrolment_id: a for a in session.attendance.filter(enrolment_id__in=ids)}
-    user = _user(actor)
+    user = author(actor)
     now = timezone.now()
     changed: dict[str, list[int]] = {"present": [], "absent": []}
     new, update = [], []
