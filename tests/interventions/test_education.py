@@ -122,7 +122,7 @@ def test_support_is_recorded_with_its_follow_ups(world: World) -> None:
 @pytest.mark.parametrize(
     "values, key, message",
     [
-        ({"amount": "-5"}, "amount", "cannot be negative"),
+        ({"amount": "-5"}, "amount", "must not be negative"),
         ({"currency": ""}, "currency", "Give the currency"),
         ({"amount": None}, "amount", "or leave the currency empty"),
         ({"starts_on": TODAY + dt.timedelta(days=1)}, "starts_on", "in the future"),
@@ -382,7 +382,7 @@ def test_recording_support_from_the_pages(world: World) -> None:
     }
     before = state()
     page = client.post("/education/support/new/", data)
-    assert "The amount cannot be negative." in page.content.decode()
+    assert "The amount must not be negative." in page.content.decode()
     assert state() == before
     response = client.post("/education/support/new/", {**data, "amount": "35000"})
     assert response.status_code == 302
