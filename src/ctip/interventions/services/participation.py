@@ -22,10 +22,8 @@ from ctip.accounts import access
 from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS
 from ctip.core import audit
 from ctip.geography.models import Area
-from ctip.registry.consent import has_consent
-from ctip.registry.models import ConsentPurpose, Person
-from ctip.registry.selectors import persons_visible_to, restricted
-from ctip.registry.services import FORMULA_PREFIXES
+from ctip.registry.models import Person
+from ctip.registry.selectors import persons_visible_to
 
 from ..models import (
     GroupKind,
@@ -36,6 +34,14 @@ from ..models import (
     ParticipationGroup,
     Recommendation,
     RecommendationStatus,
+)
+from .checks import (
+    author,
+    clean_date,
+    clean_text,
+    paths_overlap,
+    services_consent_problems,
+    snapshot,
 )
 
 GROUP_FIELDS = ("name", "kind", "area", "formed_on", "active")
@@ -56,65 +62,8 @@ NEXT: dict[str, set[str]] = {
 }
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Area):
-        return value.code
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
-
-
-def _name(person: Person) -> str:
-    return person.full_name or _("Person %(id)s") % {"id": person.pk}
-
-
-def _text(
-    value: Any, field: str, errors: dict[str, str], *, limit: int | None, required: bool = False
-) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        errors[field] = _("This field is required.")
-    elif text.startswith(FORMULA_PREFIXES):
-        errors[field] = _(
-            "Text may not start with %(chars)s (it could run as a spreadsheet formula)."
-        ) % {"chars": " ".join(FORMULA_PREFIXES)}
-    elif limit is not None and len(text) > limit:
-        errors[field] = _("At most %(n)s characters.") % {"n": limit}
-    return text
-
-
-def _date(
-    value: Any, field: str, errors: dict[str, str], *, past: bool, optional: bool = False
-) -> dt.date | None:
-    if value in (None, ""):
-        if not optional:
-            errors[field] = _("Give the date.")
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if not isinstance(value, dt.date):
-        try:
-            value = dt.date.fromisoformat(str(value))
-        except ValueError:
-            errors[field] = _("Give the date as YYYY-MM-DD.")
-            return None
-    if past and value > timezone.localdate():
-        errors[field] = _("%(day)s is in the future.") % {"day": value.isoformat()}
-    return value
-
-
-def _overlaps(path: str, scope: str) -> bool:
-    return path.startswith(scope) or scope.startswith(path)
-
-
 def _sees(actor: Any, area: Area) -> bool:
-    return any(_overlaps(area.path, p) for p in access.scope_paths(actor, VIEW_PERSONS))
+    return any(paths_overlap(area.path, p) for p in access.scope_paths(actor, VIEW_PERSONS))
 
 
 # --------------------------------------------------------------------------------------
@@ -123,7 +72,7 @@ def _sees(actor: Any, area: Area) -> bool:
 
 def _clean_group(values: Mapping[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "name": _text(values.get("name"), "name", errors, limit=200, required=True)
+        "name": clean_text(values.get("name"), "name", errors, max_length=200, required=True)
     }
     kind = values.get("kind") or ""
     if kind not in GroupKind.values:
@@ -133,13 +82,13 @@ def _clean_group(values: Mapping[str, Any], errors: dict[str, str]) -> dict[str,
     if not isinstance(area, Area):
         errors["area"] = _("Give the area the club or forum is in.")
     out["area"] = area
-    out["formed_on"] = _date(values.get("formed_on"), "formed_on", errors, past=True, optional=True)
+    out["formed_on"] = clean_date(values.get("formed_on"), "formed_on", errors, required=False)
     out["active"] = bool(values.get("active", True))
     return out
 
 
 def _group_snapshot(g: ParticipationGroup) -> dict[str, Any]:
-    return {f: _json(getattr(g, f)) for f in GROUP_FIELDS}
+    return snapshot(g, GROUP_FIELDS)
 
 
 @transaction.atomic
@@ -152,7 +101,7 @@ def group_create(*, actor: Any, **values: Any) -> ParticipationGroup:
     data = _clean_group(values, errors)
     if errors:
         raise ValidationError(errors)
-    group = ParticipationGroup.objects.create(**data, created_by=_user(actor))
+    group = ParticipationGroup.objects.create(**data, created_by=author(actor))
     audit.record(actor=actor, action="create", obj=group, changes=_group_snapshot(group))
     return group
 
@@ -218,11 +167,11 @@ def _clean_event(actor: Any, values: Mapping[str, Any], errors: dict[str, str]) 
             "area": group.area.name,
         }
     out["area"] = area
-    out["held_on"] = _date(values.get("held_on"), "held_on", errors, past=True)
-    out["title"] = _text(values.get("title"), "title", errors, limit=200, required=True)
-    out["summary"] = _text(values.get("summary"), "summary", errors, limit=None)
-    out["monitored_activity"] = _text(
-        values.get("monitored_activity"), "monitored_activity", errors, limit=300
+    out["held_on"] = clean_date(values.get("held_on"), "held_on", errors)
+    out["title"] = clean_text(values.get("title"), "title", errors, max_length=200, required=True)
+    out["summary"] = clean_text(values.get("summary"), "summary", errors, max_length=None)
+    out["monitored_activity"] = clean_text(
+        values.get("monitored_activity"), "monitored_activity", errors, max_length=300
     )
     if kind == ParticipationEventKind.CHILD_LED_MONITORING and not out["monitored_activity"]:
         errors.setdefault(
@@ -232,7 +181,7 @@ def _clean_event(actor: Any, values: Mapping[str, Any], errors: dict[str, str]) 
 
 
 def _event_snapshot(e: ParticipationEvent) -> dict[str, Any]:
-    return {f: _json(getattr(e, f)) for f in EVENT_FIELDS}
+    return snapshot(e, EVENT_FIELDS)
 
 
 @transaction.atomic
@@ -249,7 +198,7 @@ def event_create(*, actor: Any, **values: Any) -> ParticipationEvent:
         errors["group"] = _("%(group)s is no longer active.") % {"group": group.name}
     if errors:
         raise ValidationError(errors)
-    event = ParticipationEvent.objects.create(**data, created_by=_user(actor))
+    event = ParticipationEvent.objects.create(**data, created_by=author(actor))
     audit.record(actor=actor, action="create", obj=event, changes=_event_snapshot(event))
     return event
 
@@ -279,7 +228,7 @@ def event_update(*, actor: Any, event: ParticipationEvent, **changes: Any) -> Pa
         )
         if outside is not None:
             errors["area"] = _("%(name)s, who took part, lives outside %(area)s.") % {
-                "name": _name(outside.person),
+                "name": outside.person.full_name,
                 "area": data["area"].name,
             }
     if errors:
@@ -303,22 +252,15 @@ def participant_problems(
 ) -> dict[int, str]:
     """Why each person (if at all) cannot take part in the event: not seen by the
     actor, living outside the event's area, restricted, or without consent for
-    services. Four queries whatever the number."""
+    services. Three queries whatever the number."""
     persons = list(persons)
     ids = [p.pk for p in persons]
     visible = set(persons_visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
-    consenting = set(
-        Person.objects.filter(pk__in=ids)
-        .filter(has_consent(ConsentPurpose.SERVICES))
-        .values_list("pk", flat=True)
-    )
-    withdrawn = set(
-        Person.objects.filter(pk__in=ids).filter(restricted()).values_list("pk", flat=True)
-    )
+    consent = services_consent_problems(persons)
     villages = dict(Person.objects.filter(pk__in=ids).values_list("pk", "household__village__path"))
     problems: dict[int, str] = {}
     for p in persons:
-        name = _name(p)
+        name = p.full_name
         if p.pk not in visible:
             problems[p.pk] = _("%(name)s is not a person in your areas.") % {"name": name}
         elif not (villages.get(p.pk) or "").startswith(event.area.path):
@@ -326,14 +268,8 @@ def participant_problems(
                 "name": name,
                 "area": event.area.name,
             }
-        elif p.pk in withdrawn:
-            problems[p.pk] = _(
-                "%(name)s withdrew consent to registration: their record is no longer used."
-            ) % {"name": name}
-        elif p.pk not in consenting:
-            problems[p.pk] = _(
-                "%(name)s has no consent for referral to and delivery of services."
-            ) % {"name": name}
+        elif p.pk in consent:
+            problems[p.pk] = consent[p.pk]
     return problems
 
 
@@ -373,7 +309,7 @@ def participants_add(
     if rows:
         raise ValidationError({"persons": rows})
     existing = {p.person_id: p for p in event.participants.filter(person_id__in=ids)}
-    user, now = _user(actor), timezone.now()
+    user, now = author(actor), timezone.now()
     new = [
         Participant(
             event=event,
@@ -429,11 +365,11 @@ def participant_remove(*, actor: Any, participant: Participant) -> None:
 
 
 def _recommendation_snapshot(r: Recommendation) -> dict[str, Any]:
-    return {f: _json(getattr(r, f)) for f in RECOMMENDATION_FIELDS}
+    return snapshot(r, RECOMMENDATION_FIELDS)
 
 
 def _due(value: Any, event: ParticipationEvent, errors: dict[str, str]) -> dt.date | None:
-    day = _date(value, "due_on", errors, past=False, optional=True)
+    day = clean_date(value, "due_on", errors, required=False, past=False)
     if day is not None and day < event.held_on:
         errors["due_on"] = _("The answer cannot be due before the event (%(day)s).") % {
             "day": event.held_on.isoformat()
@@ -455,13 +391,13 @@ def recommendation_add(
     access.require_in(actor, RECORD_INTERVENTIONS, event.area)
     errors: dict[str, str] = {}
     values = {
-        "text": _text(text, "text", errors, limit=None, required=True),
-        "addressed_to": _text(addressed_to, "addressed_to", errors, limit=200),
+        "text": clean_text(text, "text", errors, max_length=None, required=True),
+        "addressed_to": clean_text(addressed_to, "addressed_to", errors, max_length=200),
         "due_on": _due(due_on, event, errors),
     }
     if errors:
         raise ValidationError(errors)
-    rec = Recommendation.objects.create(event=event, **values, updated_by=_user(actor))
+    rec = Recommendation.objects.create(event=event, **values, updated_by=author(actor))
     audit.record(
         actor=actor,
         action="create",
@@ -506,18 +442,18 @@ def recommendation_update(
             "to": RecommendationStatus(new_status).label.lower(),
         }
     if text is not None:
-        rec.text = _text(text, "text", errors, limit=None, required=True)
+        rec.text = clean_text(text, "text", errors, max_length=None, required=True)
     if addressed_to is not None:
-        rec.addressed_to = _text(addressed_to, "addressed_to", errors, limit=200)
+        rec.addressed_to = clean_text(addressed_to, "addressed_to", errors, max_length=200)
     if response is not None:
-        rec.response = _text(response, "response", errors, limit=None)
+        rec.response = clean_text(response, "response", errors, max_length=None)
     if due_on is not _UNSET:
         rec.due_on = _due(due_on, event, errors)
     if new_status in CLOSED and not rec.response and "response" not in errors:
         errors["response"] = _("Say what was done, or why it was declined.")
     closing = new_status in CLOSED and rec.status not in CLOSED
     if closing or (closed_on is not None and new_status in CLOSED):
-        day = _date(closed_on or timezone.localdate(), "closed_on", errors, past=True)
+        day = clean_date(closed_on or timezone.localdate(), "closed_on", errors)
         if day is not None and "closed_on" not in errors and day < event.held_on:
             errors["closed_on"] = _("It cannot close before the event (%(day)s).") % {
                 "day": event.held_on.isoformat()
@@ -528,7 +464,7 @@ def recommendation_update(
     if errors:
         raise ValidationError(errors)
     rec.status = new_status
-    rec.updated_by = _user(actor)
+    rec.updated_by = author(actor)
     rec.save()
     changed = audit.diff(before, _recommendation_snapshot(rec))
     if changed:
