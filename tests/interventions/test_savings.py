@@ -80,10 +80,10 @@ class TestGroupsAndMembers:
     def test_share_value_must_be_positive(self, place):
         with pytest.raises(ValidationError) as err:
             _group(place, share_value="0")
-        assert err.value.message_dict == {"share_value": ["The amount must be more than zero."]}
+        assert err.value.message_dict == {"share_value": ["The amount must be more than 0."]}
         with pytest.raises(ValidationError) as err:
             _group(place, share_value="-5")
-        assert "cannot be negative" in err.value.message_dict["share_value"][0]
+        assert "must not be negative" in err.value.message_dict["share_value"][0]
         assert not SavingsGroup.objects.exists()
 
     def test_only_in_the_actors_area_and_only_a_village(self, place):
@@ -127,7 +127,7 @@ class TestGroupsAndMembers:
         with pytest.raises(ValidationError) as err:
             svc.member_add(actor=place["fac"], group=group, person=person, joined_on=FORMED)
         assert err.value.message_dict["person"] == [
-            "Chan Nary has no consent for Referral to and delivery of services."
+            "Chan Nary has no consent for referral to and delivery of services."
         ]
         assert not group.members.exists()
 
@@ -286,7 +286,7 @@ class TestMeetings:
                 ],
             )
         errors = err.value.message_dict
-        assert errors["entries[1].amount"] == ["The amount cannot be negative."]
+        assert errors["entries[1].amount"] == ["The amount must not be negative."]
         assert "share-out page" in errors["entries[2].kind"][0]
         assert errors["entries[3].member"] == ["Say which member."]
         assert errors["entries[4].note"] == ["Say what the expense was for."]

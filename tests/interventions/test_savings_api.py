@@ -130,7 +130,7 @@ def test_a_negative_amount_is_refused(world):
         {"kind": "fine", "member": a.pk, "amount": "-5", "entry_on": TODAY.isoformat()},
     )
     assert response.status_code == 400
-    assert response.json()["amount"] == ["The amount cannot be negative."]
+    assert response.json()["amount"] == ["The amount must not be negative."]
 
 
 def test_members_share_out_and_leave(world):
@@ -174,7 +174,7 @@ def test_forming_a_group(world):
     }
     response = _post(client, URL, data)
     assert response.status_code == 400
-    assert response.json() == {"share_value": ["The amount must be more than zero."]}
+    assert response.json() == {"share_value": ["The amount must be more than 0."]}
     response = _post(client, URL, {**data, "share_value": "2500"})
     assert response.status_code == 201 and response.json()["cycle_started_on"] == TODAY.isoformat()
     response = _post(client, URL, {**data, "village": f.village("14").code, "share_value": "1"})

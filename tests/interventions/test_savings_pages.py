@@ -203,7 +203,7 @@ class TestMeetingForm:
         url = reverse("interventions:savings-meeting-create", args=[group.pk])
         response = client.post(url, _meeting_post(group, [a, b], **{f"m{a.pk}_fine": "-100"}))
         assert response.context["form"].errors[f"m{a.pk}_fine"] == [
-            "The amount cannot be negative."
+            "The amount must not be negative."
         ]
 
     def test_a_member_from_outside_the_recorders_areas_is_shown_by_number(self, client, world):
@@ -243,7 +243,9 @@ class TestOtherForms:
             "loan_rate": "2",
         }
         response = client.post(url, data)
-        assert response.context["form"].errors["share_value"] == ["The amount cannot be negative."]
+        assert response.context["form"].errors["share_value"] == [
+            "The amount must not be negative."
+        ]
         response = client.post(url, {**data, "share_value": "2000"})
         group = SavingsGroup.objects.get(name="New group")
         assert response.url == reverse("interventions:savings-detail", args=[group.pk])

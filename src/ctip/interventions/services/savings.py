@@ -19,7 +19,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -30,12 +30,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
-from ctip.accounts.models import User
 from ctip.accounts.roles import RECORD_INTERVENTIONS
 from ctip.core import audit
 from ctip.geography.models import Area, Level
 from ctip.registry import selectors as registry
-from ctip.registry.models import Consent, ConsentPurpose, Currency, Person
+from ctip.registry.models import Currency, Person
 
 from ..iga import money
 from ..models import (
@@ -48,10 +47,20 @@ from ..models import (
     SavingsMember,
 )
 from ..schedule import MINOR_UNIT  # the smallest amount counted, as loan schedules count it
+from .checks import (
+    author,
+    check_services_consent,
+    clean_amount,
+    clean_choice,
+    clean_date,
+    clean_rate,
+    clean_text,
+    json_value,
+    snapshot,
+)
 
 ZERO = Decimal(0)
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("99999999999999.99")  # what the ledger's columns hold
 MAX_SHARES_PER_ENTRY = 10_000
 
 # Kinds paid by (or to) a member, who must then be named.
@@ -114,87 +123,8 @@ def _sum(expr: Any, **filters: Any) -> Coalesce:
     )
 
 
-def _user(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) else None
-
-
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
-    return {f: _json(getattr(obj, f)) for f in fields}
-
-
-def _date(value: Any, field: str, errors: dict[str, Any], *, required: bool = True) -> Any:
-    if value in (None, ""):
-        if required:
-            errors[field] = _("Enter a date.")
-        return None
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            errors[field] = _("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}
-            return None
-    if not isinstance(value, dt.date):
-        errors[field] = _("Enter a date.")
-        return None
-    if value > _today():
-        errors[field] = _("%(date)s is in the future.") % {"date": value.isoformat()}
-        return None
-    return value
-
-
-def _decimal(
-    value: Any,
-    field: str,
-    errors: dict[str, Any],
-    *,
-    positive: bool = False,
-    required: bool = True,
-    places: int = 2,
-    maximum: Decimal = MAX_AMOUNT,
-) -> Decimal | None:
-    if value in (None, ""):
-        if required:
-            errors[field] = _("Enter an amount.")
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        errors[field] = _("%(value)s is not a number.") % {"value": value}
-        return None
-    if not amount.is_finite():
-        errors[field] = _("%(value)s is not a number.") % {"value": value}
-    elif amount < 0:
-        errors[field] = _("The amount cannot be negative.")
-    elif positive and amount == 0:
-        errors[field] = _("The amount must be more than zero.")
-    elif amount > maximum:
-        errors[field] = _("The amount is too large.")
-    elif amount != amount.quantize(Decimal(1).scaleb(-places)):
-        errors[field] = _("Use at most %(n)s decimal places.") % {"n": places}
-    else:
-        return amount.quantize(Decimal(1).scaleb(-places))
-    return None
-
-
-def _text(value: Any, field: str, errors: dict[str, Any], *, max_length: int) -> str:
-    text = str(value or "").strip()
-    if len(text) > max_length:
-        errors[field] = _("At most %(n)s characters.") % {"n": max_length}
-    return text
 
 
 def _lock(group: SavingsGroup) -> SavingsGroup:
@@ -213,28 +143,22 @@ def _lock(group: SavingsGroup) -> SavingsGroup:
 def _clean_group(values: Mapping[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in values:
-        out["name"] = _text(values["name"], "name", errors, max_length=200)
+        out["name"] = clean_text(values["name"], "name", errors, max_length=200, formula_ok=True)
         if not out["name"] and "name" not in errors:
             errors["name"] = _("Give the group a name.")
     if "share_value" in values:
-        out["share_value"] = _decimal(values["share_value"], "share_value", errors, positive=True)
+        out["share_value"] = clean_amount(
+            values["share_value"], "share_value", errors, positive=True
+        )
     if "currency" in values:
         out["currency"] = values["currency"]
-        if values["currency"] not in Currency.values:
-            errors["currency"] = _("Choose one of %(choices)s.") % {
-                "choices": ", ".join(Currency.values)
-            }
+        clean_choice(values["currency"], "currency", errors, choices=Currency.values)
     if "loan_rate" in values:
-        rate = _decimal(
-            values["loan_rate"] if values["loan_rate"] is not None else 0,
-            "loan_rate",
-            errors,
-            places=3,
-            maximum=Decimal(100),
+        out["loan_rate"] = clean_rate(
+            values["loan_rate"] if values["loan_rate"] is not None else 0, "loan_rate", errors
         )
-        out["loan_rate"] = rate
     if "formed_on" in values:
-        out["formed_on"] = _date(values["formed_on"], "formed_on", errors)
+        out["formed_on"] = clean_date(values["formed_on"], "formed_on", errors)
     if "active" in values:
         out["active"] = bool(values["active"])
     return out
@@ -274,14 +198,14 @@ def group_create(
     group = SavingsGroup.objects.create(
         village=village,
         cycle_started_on=values["formed_on"],
-        created_by=_user(actor),
+        created_by=author(actor),
         **values,
     )
     audit.record(
         actor=actor,
         action="create",
         obj=group,
-        changes={**_snapshot(group, GROUP_FIELDS), "village": village.code},
+        changes={**snapshot(group, GROUP_FIELDS), "village": village.code},
     )
     return group
 
@@ -324,11 +248,11 @@ def group_update(*, actor: Any, group: SavingsGroup, **changes: Any) -> SavingsG
             }
     if errors:
         raise ValidationError(errors)
-    before = _snapshot(group, GROUP_FIELDS)
+    before = snapshot(group, GROUP_FIELDS)
     for key, value in values.items():
         setattr(group, key, value)
     group.save()
-    changed = audit.diff(before, _snapshot(group, GROUP_FIELDS))
+    changed = audit.diff(before, snapshot(group, GROUP_FIELDS))
     if changed:
         audit.record(actor=actor, action="update", obj=group, changes=changed)
     return group
@@ -358,31 +282,19 @@ def member_add(
     before joins again on the new date."""
     access.require_in(actor, RECORD_INTERVENTIONS, group.village)
     errors: dict[str, Any] = {}
-    joined = _date(joined_on or _today(), "joined_on", errors)
+    joined = clean_date(joined_on or _today(), "joined_on", errors)
     if joined is not None and joined < group.formed_on:
         errors["joined_on"] = _("The group was formed on %(date)s.") % {
             "date": group.formed_on.isoformat()
         }
-    if role not in MemberRole.values:
-        errors["role"] = _("Choose one of %(choices)s.") % {"choices": ", ".join(MemberRole.values)}
+    clean_choice(role, "role", errors, choices=MemberRole.values)
     visible = registry.persons_visible_to(actor).filter(pk=person.pk)
     if not visible.exists():
         errors["person"] = _("No person #%(id)s in your areas.") % {"id": person.pk}
-    elif visible.filter(registry.restricted()).exists():
-        errors["person"] = _(
-            "%(person)s withdrew consent to registration: they are no longer followed."
-        ) % {"person": person}
-    elif not _same_commune(person, group.village):
+    elif check_services_consent(person, errors) and not _same_commune(person, group.village):
         errors["person"] = _(
             "%(person)s lives in %(village)s, outside the commune of %(group)s."
         ) % {"person": person, "village": person.household.village, "group": group}
-    elif not Consent.objects.filter(
-        person=person, purpose=ConsentPurpose.SERVICES, withdrawn_at__isnull=True
-    ).exists():
-        errors["person"] = _("%(person)s has no consent for %(purpose)s.") % {
-            "person": person,
-            "purpose": ConsentPurpose.SERVICES.label,
-        }
     existing = SavingsMember.objects.filter(group=group, person=person).first()
     if existing is not None and existing.left_on is None and "person" not in errors:
         errors["person"] = _("%(person)s is already a member of %(group)s.") % {
@@ -393,7 +305,7 @@ def member_add(
         raise ValidationError(errors)
     assert joined is not None
     if existing is not None:
-        before = _snapshot(existing, ("role", "joined_on", "left_on"))
+        before = snapshot(existing, ("role", "joined_on", "left_on"))
         existing.role, existing.joined_on, existing.left_on = role, joined, None
         existing.save(update_fields=["role", "joined_on", "left_on"])
         audit.record(
@@ -401,7 +313,7 @@ def member_add(
             action="update",
             obj=existing,
             object_repr=f"{group} / {person}"[:200],
-            changes=audit.diff(before, _snapshot(existing, ("role", "joined_on", "left_on"))),
+            changes=audit.diff(before, snapshot(existing, ("role", "joined_on", "left_on"))),
         )
         return existing
     member = SavingsMember.objects.create(group=group, person=person, role=role, joined_on=joined)
@@ -410,7 +322,12 @@ def member_add(
         action="create",
         obj=member,
         object_repr=f"{group} / {person}"[:200],
-        changes={"group": group.pk, "person": person.pk, "role": role, "joined_on": _json(joined)},
+        changes={
+            "group": group.pk,
+            "person": person.pk,
+            "role": role,
+            "joined_on": json_value(joined),
+        },
     )
     return member
 
@@ -423,7 +340,7 @@ def member_leave(*, actor: Any, member: SavingsMember, left_on: dt.date) -> Savi
     access.require_in(actor, RECORD_INTERVENTIONS, group.village)
     _lock(group)
     errors: dict[str, Any] = {}
-    left = _date(left_on, "left_on", errors)
+    left = clean_date(left_on, "left_on", errors)
     if member.left_on is not None:
         errors["left_on"] = _("%(person)s already left on %(date)s.") % {
             "person": member.person,
@@ -448,7 +365,7 @@ def member_leave(*, actor: Any, member: SavingsMember, left_on: dt.date) -> Savi
         action="update",
         obj=member,
         object_repr=f"{group} / {member.person}"[:200],
-        changes={"left_on": {"before": None, "after": _json(left)}},
+        changes={"left_on": {"before": None, "after": json_value(left)}},
     )
     return member
 
@@ -563,7 +480,7 @@ def _build_rows(
                 amount = group.share_value * shares
                 given = values.get("amount")
                 if given not in (None, ""):
-                    checked = _decimal(given, key("amount"), row_errors, positive=True)
+                    checked = clean_amount(given, key("amount"), row_errors, positive=True)
                     if checked is not None and checked != amount:
                         row_errors[key("amount")] = _(
                             "%(shares)s shares of %(value)s make %(amount)s, not %(given)s."
@@ -574,8 +491,10 @@ def _build_rows(
                             "given": money(checked, group.currency),
                         }
         else:
-            amount = _decimal(values.get("amount"), key("amount"), row_errors, positive=True)
-        note = _text(values.get("note"), key("note"), row_errors, max_length=300)
+            amount = clean_amount(values.get("amount"), key("amount"), row_errors, positive=True)
+        note = clean_text(
+            values.get("note"), key("note"), row_errors, max_length=300, formula_ok=True
+        )
         if kind == LedgerKind.EXPENSE and not note and key("note") not in row_errors:
             row_errors[key("note")] = _("Say what the expense was for.")
         if row_errors:
@@ -594,7 +513,7 @@ def _build_rows(
                     amount=amount,
                     shares=shares,
                     note=note,
-                    recorded_by=_user(actor),
+                    recorded_by=author(actor),
                 ),
                 member,
             )
@@ -670,7 +589,7 @@ def _check_balances(
 def _check_entry_date(
     group: SavingsGroup, entry_on: Any, field: str, errors: dict[str, Any]
 ) -> Any:
-    day = _date(entry_on, field, errors)
+    day = clean_date(entry_on, field, errors)
     if day is None:
         return None
     if day < group.cycle_started_on:
@@ -735,7 +654,7 @@ def meeting_record(
         errors["held_on"] = _(
             "A meeting on %(date)s is already recorded; add a single entry to it instead."
         ) % {"date": day.isoformat()}
-    notes = _text(notes, "notes", errors, max_length=5000)
+    notes = clean_text(notes, "notes", errors, max_length=5000, formula_ok=True)
     members = _members_of(group)
     attendees: list[SavingsMember] = []
     for ref in present:
@@ -767,7 +686,7 @@ def meeting_record(
     if errors:
         raise ValidationError(errors)
     meeting = SavingsMeeting.objects.create(
-        group=group, held_on=day, notes=notes, recorded_by=_user(actor)
+        group=group, held_on=day, notes=notes, recorded_by=author(actor)
     )
     meeting.present.set(attendees)
     for row in rows:
@@ -779,7 +698,7 @@ def meeting_record(
         obj=meeting,
         changes={
             "group": group.pk,
-            "held_on": _json(day),
+            "held_on": json_value(day),
             "present": sorted(m.pk for m in attendees),
             **_entries_summary(rows),
         },
@@ -841,7 +760,7 @@ def ledger_entry_record(
             "amount": str(entry.amount),
             "shares": entry.shares,
             "member": entry.member_id,
-            "entry_on": _json(day),
+            "entry_on": json_value(day),
         },
     )
     return entry
@@ -876,7 +795,7 @@ def share_out_plan(group: SavingsGroup, on: Any) -> SharePlan:
     """What a share-out on `on` would pay each member; ValidationError when it cannot
     happen (a loan still out, entries dated later, nothing to share)."""
     errors: dict[str, Any] = {}
-    day = _date(on, "on", errors)
+    day = clean_date(on, "on", errors)
     if day is not None and day < group.cycle_started_on:
         errors["on"] = _("The current cycle started on %(date)s.") % {
             "date": group.cycle_started_on.isoformat()
@@ -966,7 +885,7 @@ def share_out(*, actor: Any, group: SavingsGroup, on: dt.date) -> SharePlan:
     access.require_in(actor, RECORD_INTERVENTIONS, group.village)
     group = _lock(group)
     plan = share_out_plan(group, on)
-    user = _user(actor)
+    user = author(actor)
     LedgerEntry.objects.bulk_create(
         LedgerEntry(
             group=group,
@@ -989,8 +908,11 @@ def share_out(*, actor: Any, group: SavingsGroup, on: dt.date) -> SharePlan:
         action="savings.share_out",
         obj=group,
         changes={
-            "on": _json(plan.on),
-            "cycle_started_on": {"before": _json(previous), "after": _json(plan.next_cycle)},
+            "on": json_value(plan.on),
+            "cycle_started_on": {
+                "before": json_value(previous),
+                "after": json_value(plan.next_cycle),
+            },
             "fund": str(plan.fund),
             "shares": plan.total_shares,
             "payouts": {str(p.member.pk): str(p.amount) for p in plan.payouts},
