@@ -101,9 +101,9 @@ class TestActivities:
         with pytest.raises(ValidationError) as err:
             _activity(place, expected_price="-2500", expected_volume="-1", costs=bad_costs)
         assert err.value.message_dict == {
-            "expected_price": ["The amount cannot be negative."],
-            "expected_volume": ["The amount cannot be negative."],
-            "costs[3].amount": ["The amount cannot be negative."],
+            "expected_price": ["The amount must not be negative."],
+            "expected_volume": ["The amount must not be negative."],
+            "costs[3].amount": ["The amount must not be negative."],
         }
         assert not IncomeActivity.objects.exists() and not ActivityCost.objects.exists()
 
@@ -112,14 +112,14 @@ class TestActivities:
             _activity(place, costs=[{"item": "", "kind": "monthly", "amount": "x"}])
         errors = err.value.message_dict
         assert set(errors) == {"costs[1].item", "costs[1].kind", "costs[1].amount"}
-        assert errors["costs[1].amount"] == ["x is not a number."]
+        assert errors["costs[1].amount"] == ["Give an amount such as 150000 or 12.50."]
 
     def test_the_person_needs_consent_for_services(self, place):
         person = f.consenting_person(place["village"], name="Nary", purposes=("registration",))
         with pytest.raises(ValidationError) as err:
             _activity(place, person=person)
         assert err.value.message_dict == {
-            "person": ["Chan Nary has no consent for Referral to and delivery of services."]
+            "person": ["Chan Nary has no consent for referral to and delivery of services."]
         }
 
     def test_the_person_belongs_to_the_household(self, place):

@@ -113,8 +113,8 @@ def test_negative_price_and_cost_refused_naming_the_row(world):
     response = _post(client, URL, _payload(world, expected_price="-2500", costs=costs))
     assert response.status_code == 400
     assert response.json() == {
-        "expected_price": ["The amount cannot be negative."],
-        "costs[2].amount": ["The amount cannot be negative."],
+        "expected_price": ["The amount must not be negative."],
+        "costs[2].amount": ["The amount must not be negative."],
     }
     assert not IncomeActivity.objects.exists() and not ActivityCost.objects.exists()
 
@@ -186,7 +186,7 @@ def test_benchmarks(world):
     manager = _client(world["manager"])
     bad = _post(manager, BENCH_URL, {**data, "monthly_wage": "-1"})
     assert bad.status_code == 400 and bad.json() == {
-        "monthly_wage": ["The amount cannot be negative."]
+        "monthly_wage": ["The amount must not be negative."]
     }
     assert MigrationBenchmark.objects.count() == 1
     created = _post(manager, BENCH_URL, data)

@@ -194,10 +194,10 @@ class TestForm:
         response = client.post(url, data)
         assert response.status_code == 200
         assert response.context["form"].errors["expected_price"] == [
-            "The amount cannot be negative."
+            "The amount must not be negative."
         ]
         assert response.context["costs"].forms[1].errors["amount"] == [
-            "The amount cannot be negative."
+            "The amount must not be negative."
         ]
         assert not IncomeActivity.objects.exists() and not ActivityCost.objects.exists()
 
@@ -268,7 +268,9 @@ class TestBenchmarks:
         assert not MigrationBenchmark.objects.filter(destination="Kuala Lumpur").exists()
         client.force_login(world["manager"])
         response = client.post(new, {**data, "monthly_wage": "-420"})
-        assert response.context["form"].errors["monthly_wage"] == ["The amount cannot be negative."]
+        assert response.context["form"].errors["monthly_wage"] == [
+            "The amount must not be negative."
+        ]
         assert client.post(new, data).status_code == 302
         bench = MigrationBenchmark.objects.get(destination="Kuala Lumpur")
         edit = reverse("interventions:benchmark-edit", args=[bench.pk])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,11 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
-from ctip.accounts.models import User
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS
 from ctip.core import audit
 from ctip.registry import selectors as registry
-from ctip.registry.models import Consent, ConsentPurpose, Currency, Household, Person
+from ctip.registry.models import Currency, Household, Person
 
 from ..followup_plans import due_dates, follow_ups_schedule
 from ..models import (
@@ -40,8 +39,16 @@ from ..models import (
     MigrationBenchmark,
     Sector,
 )
+from .checks import (
+    author,
+    check_services_consent,
+    clean_amount,
+    clean_choice,
+    clean_date,
+    clean_text,
+    snapshot,
+)
 
-MAX_AMOUNT = Decimal("99999999999999.99")
 MAX_VOLUME = Decimal("9999999999.99")
 MAX_COST_LINES = 100
 
@@ -72,91 +79,8 @@ BENCHMARK_FIELDS = (
 )
 
 
-def _user(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "pk"):
-        return value.pk
-    return value
-
-
-def _snapshot(obj: Any, fields: Iterable[str]) -> dict[str, Any]:
-    return {f: _json(getattr(obj, f)) for f in fields}
-
-
 def _costs_snapshot(lines: Iterable[ActivityCost]) -> list[dict[str, str]]:
     return [{"item": c.item, "kind": c.kind, "amount": str(c.amount)} for c in lines]
-
-
-def _decimal(
-    value: Any,
-    field: str,
-    errors: dict[str, Any],
-    *,
-    required: bool = True,
-    maximum: Decimal = MAX_AMOUNT,
-) -> Decimal | None:
-    if value in (None, ""):
-        if required:
-            errors[field] = _("Enter an amount.")
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        errors[field] = _("%(value)s is not a number.") % {"value": value}
-        return None
-    if not amount.is_finite():
-        errors[field] = _("%(value)s is not a number.") % {"value": value}
-    elif amount < 0:
-        errors[field] = _("The amount cannot be negative.")
-    elif amount > maximum:
-        errors[field] = _("The amount is too large.")
-    elif amount != amount.quantize(Decimal("0.01")):
-        errors[field] = _("Use at most 2 decimal places.")
-    else:
-        return amount.quantize(Decimal("0.01"))
-    return None
-
-
-def _text(
-    value: Any, field: str, errors: dict[str, Any], *, max_length: int, required: bool = False
-) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        errors[field] = _("This field is required.")
-    elif len(text) > max_length:
-        errors[field] = _("At most %(n)s characters.") % {"n": max_length}
-    return text
-
-
-def _choice(value: Any, choices: Sequence[str], field: str, errors: dict[str, Any]) -> str:
-    if value not in choices:
-        errors[field] = _("Choose one of %(choices)s.") % {"choices": ", ".join(choices)}
-    return str(value or "")
-
-
-def _date(value: Any, field: str, errors: dict[str, Any], *, future: bool = False) -> Any:
-    if value in (None, ""):
-        return None
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            errors[field] = _("%(value)s is not a date (YYYY-MM-DD).") % {"value": value}
-            return None
-    if not isinstance(value, dt.date):
-        errors[field] = _("Enter a date.")
-        return None
-    if not future and value > timezone.localdate():
-        errors[field] = _("%(date)s is in the future.") % {"date": value.isoformat()}
-        return None
-    return value
 
 
 # -- activities --------------------------------------------------------------------------
@@ -174,20 +98,10 @@ def _check_person(
             "household": household.code,
         }
         return
-    visible = registry.persons_visible_to(actor).filter(pk=person.pk)
-    if not visible.exists():
+    if not registry.persons_visible_to(actor).filter(pk=person.pk).exists():
         errors["person"] = _("No person #%(id)s in your areas.") % {"id": person.pk}
-    elif visible.filter(registry.restricted()).exists():
-        errors["person"] = _(
-            "%(person)s withdrew consent to registration: they are no longer followed."
-        ) % {"person": person}
-    elif not Consent.objects.filter(
-        person=person, purpose=ConsentPurpose.SERVICES, withdrawn_at__isnull=True
-    ).exists():
-        errors["person"] = _("%(person)s has no consent for %(purpose)s.") % {
-            "person": person,
-            "purpose": ConsentPurpose.SERVICES.label,
-        }
+    else:
+        check_services_consent(person, errors)
 
 
 def _benchmark(value: Any, errors: dict[str, Any], current: Any = None) -> Any:
@@ -215,25 +129,33 @@ def _clean_activity(values: Mapping[str, Any], errors: dict[str, Any]) -> dict[s
     """Checked values of the fields given (not the person, checked against the household)."""
     out: dict[str, Any] = {}
     if "title" in values:
-        out["title"] = _text(values["title"], "title", errors, max_length=200, required=True)
+        out["title"] = clean_text(
+            values["title"], "title", errors, max_length=200, required=True, formula_ok=True
+        )
     if "sector" in values:
-        out["sector"] = _choice(values["sector"], Sector.values, "sector", errors)
+        out["sector"] = clean_choice(values["sector"], "sector", errors, choices=Sector.values)
     if "unit" in values:
-        out["unit"] = _text(values["unit"], "unit", errors, max_length=40, required=True)
+        out["unit"] = clean_text(
+            values["unit"], "unit", errors, max_length=40, required=True, formula_ok=True
+        )
     if "expected_price" in values:
-        out["expected_price"] = _decimal(values["expected_price"], "expected_price", errors)
+        out["expected_price"] = clean_amount(values["expected_price"], "expected_price", errors)
     if "expected_volume" in values:
-        out["expected_volume"] = _decimal(
+        out["expected_volume"] = clean_amount(
             values["expected_volume"], "expected_volume", errors, maximum=MAX_VOLUME
         )
     if "currency" in values:
-        out["currency"] = _choice(values["currency"], Currency.values, "currency", errors)
+        out["currency"] = clean_choice(
+            values["currency"], "currency", errors, choices=Currency.values
+        )
     if "started_on" in values:
-        out["started_on"] = _date(values["started_on"], "started_on", errors)
+        out["started_on"] = clean_date(values["started_on"], "started_on", errors, required=False)
     if "status" in values:
-        out["status"] = _choice(values["status"], ActivityStatus.values, "status", errors)
+        out["status"] = clean_choice(
+            values["status"], "status", errors, choices=ActivityStatus.values
+        )
     if "market_notes" in values:
-        out["market_notes"] = _text(
+        out["market_notes"] = clean_text(
             values["market_notes"], "market_notes", errors, max_length=10000
         )
     return out
@@ -246,9 +168,16 @@ def _clean_costs(raw: Sequence[Mapping[str, Any]], errors: dict[str, Any]) -> li
         return []
     lines = []
     for n, row in enumerate(raw, start=1):
-        item = _text(row.get("item"), f"costs[{n}].item", errors, max_length=200, required=True)
-        kind = _choice(row.get("kind"), CostKind.values, f"costs[{n}].kind", errors)
-        amount = _decimal(row.get("amount"), f"costs[{n}].amount", errors)
+        item = clean_text(
+            row.get("item"),
+            f"costs[{n}].item",
+            errors,
+            max_length=200,
+            required=True,
+            formula_ok=True,
+        )
+        kind = clean_choice(row.get("kind"), f"costs[{n}].kind", errors, choices=CostKind.values)
+        amount = clean_amount(row.get("amount"), f"costs[{n}].amount", errors)
         lines.append({"item": item, "kind": kind, "amount": amount})
     return lines
 
@@ -348,7 +277,7 @@ def activity_create(
     if errors:
         raise ValidationError(errors)
     activity = IncomeActivity.objects.create(
-        household=household, person=person, created_by=_user(actor), **values
+        household=household, person=person, created_by=author(actor), **values
     )
     made = ActivityCost.objects.bulk_create(ActivityCost(activity=activity, **c) for c in lines)
     audit.record(
@@ -357,7 +286,7 @@ def activity_create(
         obj=activity,
         changes={
             "household": household.pk,
-            **_snapshot(activity, ACTIVITY_FIELDS),
+            **snapshot(activity, ACTIVITY_FIELDS),
             "costs": _costs_snapshot(made),
         },
     )
@@ -400,7 +329,7 @@ def activity_update(
     if errors:
         raise ValidationError(errors)
     before = {
-        **_snapshot(activity, ACTIVITY_FIELDS),
+        **snapshot(activity, ACTIVITY_FIELDS),
         "costs": _costs_snapshot(activity.costs.all()),
     }
     old_person = activity.person
@@ -410,7 +339,7 @@ def activity_update(
     if lines is not None:
         activity.costs.all().delete()
         ActivityCost.objects.bulk_create(ActivityCost(activity=activity, **c) for c in lines)
-    after = {**_snapshot(activity, ACTIVITY_FIELDS), "costs": _costs_snapshot(activity.costs.all())}
+    after = {**snapshot(activity, ACTIVITY_FIELDS), "costs": _costs_snapshot(activity.costs.all())}
     changed = audit.diff(before, after)
     if changed:
         audit.record(actor=actor, action="update", obj=activity, changes=changed)
@@ -429,7 +358,7 @@ def activity_update(
 def _clean_benchmark(values: Mapping[str, Any], errors: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "destination" in values:
-        out["destination"] = _text(
+        out["destination"] = clean_text(
             values["destination"], "destination", errors, max_length=120, required=True
         )
     if "destination_country" in values:
@@ -438,23 +367,25 @@ def _clean_benchmark(values: Mapping[str, Any], errors: dict[str, Any]) -> dict[
             errors["destination_country"] = _("Two letters: the country's ISO code (TH, MY...).")
         out["destination_country"] = code
     if "sector" in values:
-        out["sector"] = _choice(values["sector"], Sector.values, "sector", errors)
+        out["sector"] = clean_choice(values["sector"], "sector", errors, choices=Sector.values)
     if "monthly_wage" in values:
-        out["monthly_wage"] = _decimal(values["monthly_wage"], "monthly_wage", errors)
+        out["monthly_wage"] = clean_amount(values["monthly_wage"], "monthly_wage", errors)
     if "monthly_costs" in values:
-        out["monthly_costs"] = _decimal(
+        out["monthly_costs"] = clean_amount(
             values["monthly_costs"] if values["monthly_costs"] is not None else 0,
             "monthly_costs",
             errors,
         )
     if "currency" in values:
-        out["currency"] = _choice(values["currency"], Currency.values, "currency", errors)
+        out["currency"] = clean_choice(
+            values["currency"], "currency", errors, choices=Currency.values
+        )
     if "source" in values:
-        out["source"] = _text(values["source"], "source", errors, max_length=300)
+        out["source"] = clean_text(
+            values["source"], "source", errors, max_length=300, formula_ok=True
+        )
     if "valid_from" in values:
-        out["valid_from"] = _date(values["valid_from"], "valid_from", errors, future=True)
-        if out["valid_from"] is None and "valid_from" not in errors:
-            errors["valid_from"] = _("Enter a date.")
+        out["valid_from"] = clean_date(values["valid_from"], "valid_from", errors, past=False)
     if "active" in values:
         out["active"] = bool(values["active"])
     return out
@@ -495,9 +426,7 @@ def benchmark_create(
     if errors:
         raise ValidationError(errors)
     bench = MigrationBenchmark.objects.create(**values)
-    audit.record(
-        actor=actor, action="create", obj=bench, changes=_snapshot(bench, BENCHMARK_FIELDS)
-    )
+    audit.record(actor=actor, action="create", obj=bench, changes=snapshot(bench, BENCHMARK_FIELDS))
     return bench
 
 
@@ -516,11 +445,11 @@ def benchmark_update(
     if errors:
         raise ValidationError(errors)
     bench = MigrationBenchmark.objects.select_for_update().get(pk=benchmark.pk)
-    before = _snapshot(bench, BENCHMARK_FIELDS)
+    before = snapshot(bench, BENCHMARK_FIELDS)
     for key, value in values.items():
         setattr(bench, key, value)
     bench.save()
-    changed = audit.diff(before, _snapshot(bench, BENCHMARK_FIELDS))
+    changed = audit.diff(before, snapshot(bench, BENCHMARK_FIELDS))
     if changed:
         audit.record(actor=actor, action="update", obj=bench, changes=changed)
     return bench
