@@ -132,7 +132,7 @@ class TestVisits:
             ({"visited_on": TODAY + dt.timedelta(days=1)}, "visited_on", "in the future"),
             ({"visited_on": TODAY - dt.timedelta(days=30)}, "visited_on", "is before the"),
             ({"situation": "travelling"}, "situation", "Choose one of"),
-            ({"monthly_income": "-5", "currency": "KHR"}, "monthly_income", "cannot be negative"),
+            ({"monthly_income": "-5", "currency": "KHR"}, "monthly_income", "must not be negative"),
             ({"monthly_income": "5"}, "currency", "Say which currency"),
         ]
         for change, field, words in cases:

@@ -144,7 +144,7 @@ class TestVisit:
         }
         response = client.post(url, data)
         assert response.context["form"].errors["monthly_income"] == [
-            "The amount cannot be negative."
+            "The amount must not be negative."
         ]
         visit.refresh_from_db()
         assert visit.status == FollowUpStatus.DUE

@@ -7,12 +7,11 @@ leaves an audit event."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
@@ -24,27 +23,11 @@ from ctip.registry.models import Currency, Person
 
 from ..dates import add_months
 from ..models import FollowUp, FollowUpPlan, FollowUpStatus, Situation
+from .checks import author, clean_amount, clean_choice, clean_date, clean_text, snapshot
 
-MAX_INCOME = Decimal("99999999999999.99")
 MAX_PLAN_MONTHS = 60
 VISIT_FIELDS = ("status", "visited_on", "situation", "monthly_income", "currency", "outcome")
 PLAN_FIELDS = ("months_after", "monthly_while_active", "active")
-
-
-def _user(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) else None
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def _snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: _json(getattr(obj, f)) for f in fields}
 
 
 def village_of(follow_up: FollowUp) -> Any:
@@ -92,65 +75,30 @@ def follow_up_record_visit(
     if follow_up.status == FollowUpStatus.CANCELLED:
         errors["status"] = _("This visit is no longer needed; it cannot be recorded.")
     _still_followed(follow_up.person, errors)
-    day = visited_on
-    if isinstance(day, str):
-        try:
-            day = dt.date.fromisoformat(day)
-        except ValueError:
-            errors["visited_on"] = _("%(value)s is not a date (YYYY-MM-DD).") % {"value": day}
-            day = None
-    if day is None or not isinstance(day, dt.date):
-        errors.setdefault("visited_on", _("Enter a date."))
-    elif day > timezone.localdate():
-        errors["visited_on"] = _("%(date)s is in the future.") % {"date": day.isoformat()}
-    else:
-        start = reference_date(follow_up)
-        if start is not None and day < start:
-            errors["visited_on"] = _(
-                "%(date)s is before the %(component)s the visit follows up (%(start)s)."
-            ) % {
-                "date": day.isoformat(),
-                "component": follow_up.get_component_display().lower(),
-                "start": start.isoformat(),
-            }
-    if situation not in Situation.values:
-        errors["situation"] = _("Choose one of %(choices)s.") % {
-            "choices": ", ".join(Situation.values)
+    day = clean_date(visited_on, "visited_on", errors)
+    start = reference_date(follow_up)
+    if day is not None and start is not None and day < start:
+        errors["visited_on"] = _(
+            "%(date)s is before the %(component)s the visit follows up (%(start)s)."
+        ) % {
+            "date": day.isoformat(),
+            "component": follow_up.get_component_display().lower(),
+            "start": start.isoformat(),
         }
-    income: Decimal | None = None
-    if monthly_income not in (None, ""):
-        try:
-            income = Decimal(str(monthly_income).strip())
-        except InvalidOperation:
-            errors["monthly_income"] = _("%(value)s is not a number.") % {"value": monthly_income}
-        else:
-            if not income.is_finite():
-                errors["monthly_income"] = _("%(value)s is not a number.") % {
-                    "value": monthly_income
-                }
-            elif income < 0:
-                errors["monthly_income"] = _("The amount cannot be negative.")
-            elif income > MAX_INCOME:
-                errors["monthly_income"] = _("The amount is too large.")
-            elif income != income.quantize(Decimal("0.01")):
-                errors["monthly_income"] = _("Use at most 2 decimal places.")
-            else:
-                income = income.quantize(Decimal("0.01"))
+    clean_choice(situation, "situation", errors, choices=Situation.values)
+    income = clean_amount(monthly_income, "monthly_income", errors, required=False)
+    if income is not None or "monthly_income" in errors:
         if currency not in Currency.values:
             errors["currency"] = _("Say which currency the income is in.")
-    elif currency and currency not in Currency.values:
-        errors["currency"] = _("Choose one of %(choices)s.") % {
-            "choices": ", ".join(Currency.values)
-        }
-    outcome = str(outcome or "").strip()
-    if len(outcome) > 5000:
-        errors["outcome"] = _("At most %(n)s characters.") % {"n": 5000}
+    elif currency:
+        clean_choice(currency, "currency", errors, choices=Currency.values)
+    outcome = clean_text(outcome, "outcome", errors, max_length=5000, formula_ok=True)
     if errors:
         raise ValidationError(errors)
-    before = _snapshot(follow_up, VISIT_FIELDS)
+    before = snapshot(follow_up, VISIT_FIELDS)
     follow_up.status = FollowUpStatus.DONE
     follow_up.visited_on = day
-    follow_up.visited_by = _user(actor)
+    follow_up.visited_by = author(actor)
     follow_up.situation = situation
     follow_up.monthly_income = income
     follow_up.currency = currency if income is not None else ""
@@ -161,7 +109,7 @@ def follow_up_record_visit(
         action="update",
         obj=follow_up,
         object_repr=f"{follow_up} · {follow_up.person}"[:200],
-        changes=audit.diff(before, _snapshot(follow_up, VISIT_FIELDS)),
+        changes=audit.diff(before, snapshot(follow_up, VISIT_FIELDS)),
     )
     return follow_up
 
@@ -170,11 +118,9 @@ def _close(actor: Any, follow_up: FollowUp, status: str, reason: str) -> FollowU
     access.require_in(actor, RECORD_INTERVENTIONS, village_of(follow_up))
     follow_up = _locked(follow_up)
     errors: dict[str, Any] = {}
-    reason = str(reason or "").strip()
+    reason = clean_text(reason, "reason", errors, max_length=5000, formula_ok=True)
     if not reason:
         errors["reason"] = _("Say why.")
-    elif len(reason) > 5000:
-        errors["reason"] = _("At most %(n)s characters.") % {"n": 5000}
     allowed = (
         [FollowUpStatus.DUE]
         if status == FollowUpStatus.MISSED
@@ -186,7 +132,7 @@ def _close(actor: Any, follow_up: FollowUp, status: str, reason: str) -> FollowU
         }
     if errors:
         raise ValidationError(errors)
-    before = _snapshot(follow_up, ("status", "outcome"))
+    before = snapshot(follow_up, ("status", "outcome"))
     follow_up.status = status
     follow_up.outcome = reason
     follow_up.save(update_fields=["status", "outcome", "updated_at"])
@@ -195,7 +141,7 @@ def _close(actor: Any, follow_up: FollowUp, status: str, reason: str) -> FollowU
         action="update",
         obj=follow_up,
         object_repr=f"{follow_up} · {follow_up.person}"[:200],
-        changes=audit.diff(before, _snapshot(follow_up, ("status", "outcome"))),
+        changes=audit.diff(before, snapshot(follow_up, ("status", "outcome"))),
     )
     return follow_up
 
@@ -283,7 +229,7 @@ def plan_update(
     plan applies to what happens from now on."""
     access.require(actor, MANAGE_INTERVENTIONS)
     plan = FollowUpPlan.objects.select_for_update().get(pk=plan.pk)
-    before = _snapshot(plan, PLAN_FIELDS)
+    before = snapshot(plan, PLAN_FIELDS)
     if months_after is not None:
         plan.months_after = clean_months(months_after)
     if monthly_while_active is not None:
@@ -291,7 +237,7 @@ def plan_update(
     if active is not None:
         plan.active = bool(active)
     plan.save()
-    changed = audit.diff(before, _snapshot(plan, PLAN_FIELDS))
+    changed = audit.diff(before, snapshot(plan, PLAN_FIELDS))
     if changed:
         audit.record(actor=actor, action="update", obj=plan, changes=changed)
     return plan
