@@ -299,3 +299,22 @@ def test_the_history_says_migrated_for_both_ways_to_a_facilitator(world) -> None
     assert found == {UNSAFE}
     (event,) = sensitive_reads()
     assert event.object_id == str(pk)
+
+
+def test_the_education_support_api_gives_migrated_to_a_facilitator(world) -> None:
+    support = w.education(world["dara"], on=dt.date(2026, 1, 10))
+    m.FollowUp.objects.create(
+        person=world["dara"],
+        component=m.Component.EDUCATION,
+        education_support=support,
+        due_on=dt.date(2026, 7, 10),
+        months_after=6,
+        status=m.FollowUpStatus.DONE,
+        visited_on=dt.date(2026, 7, 12),
+        situation=UNSAFE,
+    )
+    url = f"/api/v1/education-support/{support.pk}/"
+    body = client_for(world["fac"]).get(url).json()
+    assert [v["situation"] for v in body["follow_ups"]] == ["migrated"]
+    body = client_for(world["officer"]).get(url).json()
+    assert [v["situation"] for v in body["follow_ups"]] == [UNSAFE]
