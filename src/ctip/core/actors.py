@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,9 @@ def cli_actor() -> SystemActor:
 
 
 SYSTEM = SystemActor(username="system")
+
+
+def author(actor: object) -> Any:
+    """The user to store in a `*_by` column: the signed-in user, or None when the
+    system or the command line acts (they are named in the audit trail instead)."""
+    return actor if getattr(actor, "is_authenticated", False) else None

@@ -50,6 +50,7 @@ from rapidfuzz import fuzz, process
 from ctip.accounts import access
 from ctip.accounts.roles import MERGE_PERSONS, VIEW_PERSONS
 from ctip.core import audit
+from ctip.core.actors import author
 from ctip.core.names import variant_key
 from ctip.core.text import fold
 from ctip.geography.models import Area
@@ -1159,10 +1160,6 @@ def _move_rows(link: PersonLink, kept: Person, merged: Person) -> tuple[int, int
     return moved, left
 
 
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _person_state(p: Person) -> dict[str, Any]:
     return {
         **{f: field_value(p, f) for f in MERGE_FIELDS},
@@ -1266,7 +1263,7 @@ def person_merge(
     if left:
         moved[LEFT_KEY] = left
 
-    user = _user(actor)
+    user = author(actor)
     now = timezone.now()
     if candidate is not None:
         candidate.status = CandidateStatus.MERGED
@@ -1335,7 +1332,7 @@ def candidate_mark_distinct(
     if not reason:
         raise ValidationError({"reason": _("Say why these are not the same person.")})
     candidate.status = CandidateStatus.DISTINCT
-    candidate.decided_by = _user(actor)
+    candidate.decided_by = author(actor)
     candidate.decided_at = timezone.now()
     candidate.save(update_fields=["status", "decided_by", "decided_at"])
     audit.record(

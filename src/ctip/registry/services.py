@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
-from ctip.accounts.models import User
 from ctip.accounts.roles import CHANGE_PERSONS
 from ctip.core import audit
+from ctip.core.actors import author
 from ctip.core.names import variant_key
 from ctip.core.text import fold_all
 from ctip.geography.models import Area, Level
@@ -85,11 +85,6 @@ TEXT_FIELDS = (
     "family_name_latin",
     "phone",
 )
-
-
-def _user(actor: Any) -> User | None:
-    """The user to store as author: None for the system or a command-line actor."""
-    return actor if isinstance(actor, User) else None
 
 
 def search_text_for(
@@ -285,7 +280,7 @@ def household_create(
     cleaned = clean_household_facts({"address": address, **facts})
     _check_external_id(Household, cleaned.get("external_id", ""), None)
     household = Household.objects.create(
-        village=village, code=code, created_by=_user(actor), **cleaned
+        village=village, code=code, created_by=author(actor), **cleaned
     )
     audit.record(
         actor=actor,
@@ -331,7 +326,7 @@ def person_create(*, actor: Any, household: Household, **fields: Any) -> Person:
     fields.setdefault("relationship", "")
     cleaned = clean_person_fields(fields)
     _check_external_id(Person, cleaned.get("external_id", ""), None)
-    person = Person(household=household, created_by=_user(actor), **cleaned)
+    person = Person(household=household, created_by=author(actor), **cleaned)
     person.search_text = person_search_text(person)
     person.save()
     audit.record(
@@ -483,7 +478,7 @@ def consent_record(
         child_assent = None
     # A new consent for a purpose replaces an active one (which stays in the history).
     Consent.objects.filter(person=person, purpose=purpose, withdrawn_at__isnull=True).update(
-        withdrawn_at=timezone.now(), withdrawn_by=_user(actor), withdrawal_reason=_("Replaced")
+        withdrawn_at=timezone.now(), withdrawn_by=author(actor), withdrawal_reason=_("Replaced")
     )
     consent = Consent.objects.create(
         person=person,
@@ -494,7 +489,7 @@ def consent_record(
         child_assent=child_assent,
         method=method,
         note=note,
-        recorded_by=_user(actor),
+        recorded_by=author(actor),
     )
     audit.record(
         actor=actor,
@@ -513,7 +508,7 @@ def consent_withdraw(*, actor: Any, consent: Consent, reason: str = "") -> Conse
     if consent.withdrawn_at is not None:
         raise ValidationError(_("This consent was already withdrawn."))
     consent.withdrawn_at = timezone.now()
-    consent.withdrawn_by = _user(actor)
+    consent.withdrawn_by = author(actor)
     consent.withdrawal_reason = reason.strip()
     consent.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
     audit.record(

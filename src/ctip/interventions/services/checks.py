@@ -24,12 +24,12 @@ from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ctip.core.actors import author
 from ctip.geography.models import Area
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose, Person
 from ctip.registry.selectors import restricted
 from ctip.registry.services import _formula_error
-from ctip.registry.services import _user as author
 
 from ..schedule import MINOR_UNIT
 
