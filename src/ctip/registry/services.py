@@ -119,7 +119,7 @@ def _person_snapshot(p: Person) -> dict[str, Any]:
     return {"household": p.household_id, **_snapshot(p, PERSON_FIELDS)}
 
 
-def _formula_error(value: Any) -> str | None:
+def formula_error(value: Any) -> str | None:
     if isinstance(value, str) and value.strip().startswith(FORMULA_PREFIXES):
         return _("Text may not start with %(chars)s (it could run as a spreadsheet formula).") % {
             "chars": " ".join(FORMULA_PREFIXES)
@@ -164,7 +164,7 @@ def clean_household_facts(values: Mapping[str, Any]) -> dict[str, Any]:
             raise TypeError(f"not a household fact: {key}")
         if key in TEXT_FIELDS:
             value = (value or "").strip()
-            if err := _formula_error(value):
+            if err := formula_error(value):
                 errors[key] = err
         elif key == "income_sources":
             value = _codes(value, IncomeSource.values, key, errors)
@@ -212,7 +212,7 @@ def clean_person_fields(
             raise TypeError(f"not a person field: {key}")
         if key in TEXT_FIELDS:
             value = (value or "").strip()
-            if err := _formula_error(value):
+            if err := formula_error(value):
                 errors[key] = err
         elif key == "sex" and value not in Sex.values:
             errors["sex"] = _("Unknown sex %(value)r.") % {"value": value}
@@ -470,7 +470,7 @@ def consent_record(
             )
     elif given_by != ConsentGiver.SELF:
         errors["given_by"] = _("From 18 the person gives consent themself.")
-    if err := _formula_error(giver_name):
+    if err := formula_error(giver_name):
         errors["giver_name"] = err
     if errors:
         raise ValidationError(errors)

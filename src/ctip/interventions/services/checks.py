@@ -29,7 +29,7 @@ from ctip.geography.models import Area
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose, Person
 from ctip.registry.selectors import restricted
-from ctip.registry.services import _formula_error
+from ctip.registry.services import formula_error
 
 from ..schedule import MINOR_UNIT
 
@@ -205,7 +205,7 @@ def clean_text(
     run as a formula (starting with = + - @: exports put it in cells) is refused unless
     `formula_ok`."""
     text = "" if value is None else str(value).strip()
-    problem = None if formula_ok else _formula_error(text)
+    problem = None if formula_ok else formula_error(text)
     if required and not text:
         errors[field] = _("This field is required.")
     elif problem:
