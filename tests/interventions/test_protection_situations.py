@@ -135,9 +135,12 @@ def test_a_facilitator_records_an_unsafe_migration_without_it_being_echoed(world
     fac.post(visit_url, {"visited_on": TODAY.isoformat(), "situation": "migrated", "outcome": "x"})
     due.refresh_from_db()
     assert (due.situation, due.outcome) == (UNSAFE, "x")
-    # The officer's form shows it as it is (and no "as recorded" choice).
+    assert sensitive_reads() == []
+    # The officer's form shows it as it is (and no "as recorded" choice): a read.
     form = client_for(world["officer"]).get(visit_url).content.decode()
     assert f'<option value="{UNSAFE}" selected>' in form and "as recorded" not in form
+    (event,) = sensitive_reads()
+    assert event.changes["follow_ups"] == [due.pk]
     # "migrated" is not a situation one can record on a visit that was not masked.
     other = m.FollowUp.objects.create(
         person=world["dara"], component=m.Component.TRAINING, due_on=TODAY, months_after=3

@@ -213,11 +213,13 @@ def _visit_initial(follow_up: FollowUp, situation: str) -> dict[str, Any]:
     return {"visited_on": timezone.localdate(), "currency": currency}
 
 
-def _visit_form(request: HttpRequest, follow_up: FollowUp) -> forms.VisitForm:
+def _visit_form(
+    request: HttpRequest, follow_up: FollowUp, situations: sel.Situations
+) -> forms.VisitForm:
     """The visit form. Someone correcting a visit whose situation is masked for them
     ("migrated": they may not read whether it was safe) is offered to keep it as
     recorded, which stays chosen; any situation can still be recorded (they were there)."""
-    shown = sel.Situations(request.user).value(follow_up) if follow_up.situation else ""
+    shown = situations.value(follow_up) if follow_up.situation else ""
     form = forms.VisitForm(request.POST or None, initial=_visit_initial(follow_up, shown))
     if shown == sel.MIGRATED:
         field = form.fields["situation"]
@@ -230,7 +232,8 @@ def _visit_form(request: HttpRequest, follow_up: FollowUp) -> forms.VisitForm:
 @require_http_methods(["GET", "POST"])
 def record_visit(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = _for_recording(request, pk)
-    form = _visit_form(request, follow_up)
+    situations = sel.Situations(request.user)
+    form = _visit_form(request, follow_up, situations)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         if data["situation"] == sel.MIGRATED:
@@ -247,6 +250,8 @@ def record_visit(request: HttpRequest, pk: int) -> HttpResponse:
             if follow_up.assigned_to_id == request.user.pk:
                 return redirect("interventions:followup-mine")
             return redirect("interventions:followup-detail", follow_up.pk)
+    # The form shows a sensitive finding recorded before to someone who may read it.
+    situations.audit_read(f"visit form of follow-up #{follow_up.pk}")
     return render(
         request, "interventions/followups/visit_form.html", {"f": follow_up, "form": form}
     )
