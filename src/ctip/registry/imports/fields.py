@@ -235,8 +235,23 @@ _TRUE = {"yes", "y", "true", "t", "1", "x", "ha", "co", "có", "បាទ", "ច
 _FALSE = {"no", "n", "false", "f", "0", "", "khong", "không", "ទេ", "គ្មាន"}
 
 
+# The spellings as they are most often written: found without stripping and folding.
+_EXACT_BOOL = {
+    **{t: True for t in _TRUE},
+    **{t: False for t in _FALSE},
+    **{t.upper(): True for t in ("yes", "y", "true", "t", "x")},
+    **{t.upper(): False for t in ("no", "n", "false", "f")},
+    **{t.capitalize(): True for t in ("yes", "true")},
+    **{t.capitalize(): False for t in ("no", "false")},
+}
+
+
 def parse_bool(raw: Any) -> bool:
-    if isinstance(raw, bool):
+    if isinstance(raw, str):
+        hit = _EXACT_BOOL.get(raw)
+        if hit is not None:
+            return hit
+    elif isinstance(raw, bool):
         return raw
     text = cell_text(raw).casefold()
     if text in _TRUE:
@@ -365,7 +380,7 @@ def _parse_date(raw: Any) -> dt.date | None:
         return None
     if len(text) == 10 and text[4] == "-" and text[7] == "-":
         try:
-            return dt.date(int(text[:4]), int(text[5:7]), int(text[8:]))
+            return dt.date.fromisoformat(text)
         except ValueError:
             pass  # not digits, or not a real day: the slow path says which
     match = _ISO.match(text)
