@@ -15,7 +15,8 @@ missed, due and overdue. Plus a materials library with reviews.
 
 Only persons with consent for services receive individual help; persons whose
 registration consent was withdrawn are left out altogether. Deterministic for a
-seed, size and `as_of` (one random stream per commune, seeded by its code), set-based
+seed, size and `as_of` over the same registry and assessments (one random stream
+per commune, seeded by its official code, never by row ids), set-based
 (bulk inserts per commune, memory flat), and recorded with one audit event.
 """
 
@@ -101,6 +102,7 @@ from .schedule import build_schedule
 
 ACTION = "demo.interventions"
 WINDOW_DAYS = 540  # the programme's last 18 months
+PAR_DAYS = dt.timedelta(days=30)  # past due beyond this, a loan is at risk (PAR30)
 LOCAL_CURRENCY = {"KH": "KHR", "VN": "VND"}
 # Rough exchange rates for the demo's benchmarks and prices (local units per dollar).
 PER_USD = {"KHR": Decimal(4100), "VND": Decimal(25400), "USD": Decimal(1)}
@@ -732,7 +734,9 @@ class _Generator:
     # --- one commune -----------------------------------------------------------------
 
     def commune(self, commune_id: int, villages: list[Village]) -> None:
-        code = villages[0].area.path
+        # The first village's official code, not its path: paths are made of row ids,
+        # which differ between databases.
+        code = f"{villages[0].area.country}-{villages[0].area.code}"
         rng = random.Random(f"ctip-demo-interventions-{self.size}-{self.seed}-{code}")
         out = Out()
         self.awareness(rng, villages, out)
@@ -1163,7 +1167,10 @@ class _Generator:
         maybe paying part of the next instalment."""
         stop = len(lines) + 1
         if behaviour == "arrears":
-            stop = rng.randint(1, max(1, len(lines) - 1))
+            # Stop at an instalment more than 30 days past due where there is one, so
+            # the loan is in arrears by the portfolio's definition (PAR30).
+            late = [line.number for line in lines if line.due_date < self.as_of - PAR_DAYS]
+            stop = rng.choice(late) if late else rng.randint(1, max(1, len(lines) - 1))
         installments = []
         repayments = []
         for line in lines:
