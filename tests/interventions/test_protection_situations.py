@@ -321,3 +321,21 @@ def test_the_education_support_api_gives_migrated_to_a_facilitator(world) -> Non
     assert [v["situation"] for v in body["follow_ups"]] == ["migrated"]
     body = client_for(world["officer"]).get(url).json()
     assert [v["situation"] for v in body["follow_ups"]] == [UNSAFE]
+    (event,) = sensitive_reads()  # the officer's read, audited; the facilitator's not
+    assert event.changes["persons"] == [world["dara"].pk]
+
+
+def test_the_audit_trail_masks_a_recorded_migration(world) -> None:
+    due = m.FollowUp.objects.create(
+        person=world["dara"], component=m.Component.TRAINING, due_on=TODAY, months_after=12
+    )
+    client_for(world["fac"]).post(
+        reverse("interventions:followup-visit", args=[due.pk]),
+        {"visited_on": TODAY.isoformat(), "situation": UNSAFE, "outcome": "Left"},
+    )
+    due.refresh_from_db()
+    assert due.situation == UNSAFE
+    event = AuditEvent.objects.filter(action="update", object_id=str(due.pk)).latest("id")
+    assert event.changes["situation"]["after"] != UNSAFE
+    assert UNSAFE not in str(event.changes)
+    assert event.changes["status"]["after"] == m.FollowUpStatus.DONE

@@ -29,6 +29,7 @@ from ctip.registry.selectors import persons_visible_to
 from ..models import EducationSupport, FollowUp, SchoolTerm
 from ..selectors import education as sel
 from ..services import education as svc
+from .followups import SituationsAudited
 from .training import CanViewPersons, FollowUpVisitSerializer, int_param
 
 
@@ -101,7 +102,12 @@ class SchoolTermSerializer(serializers.ModelSerializer[SchoolTerm]):
 
 def _with_visits(qs: QuerySet[EducationSupport]) -> QuerySet[EducationSupport]:
     return qs.prefetch_related(
-        Prefetch("follow_ups", queryset=FollowUp.objects.order_by("months_after", "due_on"))
+        Prefetch(
+            "follow_ups",
+            queryset=FollowUp.objects.select_related("person__household__village").order_by(
+                "months_after", "due_on"
+            ),
+        )
     )
 
 
@@ -122,6 +128,7 @@ def _with_visits(qs: QuerySet[EducationSupport]) -> QuerySet[EducationSupport]:
     partial_update=extend_schema(summary="Correct a support record (audited)"),
 )
 class EducationSupportViewSet(
+    SituationsAudited,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -130,6 +137,7 @@ class EducationSupportViewSet(
 ):
     permission_classes = [permissions.IsAuthenticated, CanViewPersons]
     serializer_class = EducationSupportSerializer
+    situations_where = "education support's follow-up visits (API)"
     filter_backends: list[Any] = []
     lookup_value_regex = r"[^/.]+"
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -104,12 +104,17 @@ def follow_up_record_visit(
     follow_up.currency = currency if income is not None else ""
     follow_up.outcome = outcome
     follow_up.save()
+    after = snapshot(follow_up, VISIT_FIELDS)
+    # Whether a person migrated, and how safely, is a sensitive outcome: the audit
+    # trail says the situation changed without saying to what.
+    migrated = {Situation.MIGRATED_SAFELY, Situation.MIGRATED_UNSAFELY}
+    masked = ("situation",) if {before["situation"], after["situation"]} & migrated else ()
     audit.record(
         actor=actor,
         action="update",
         obj=follow_up,
         object_repr=f"{follow_up} · {follow_up.person}"[:200],
-        changes=audit.diff(before, snapshot(follow_up, VISIT_FIELDS)),
+        changes=audit.diff(before, after, sensitive=masked),
     )
     return follow_up
 
