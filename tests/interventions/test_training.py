@@ -445,6 +445,160 @@ def test_a_person_outside_the_courses_area_cannot_be_enrolled(world: World) -> N
 
 
 # --------------------------------------------------------------------------------------
+# One course per approval: a person approved for vocational training takes one course
+# for it, whichever list of that assistance they were approved on.
+
+
+def another_course(w: World, tl: TargetingList | None, title: str = "Tailoring 2026") -> Course:
+    return svc.course_create(
+        actor=w.officer,
+        title=title,
+        trade=title.split()[0],
+        provider="Chab Dai",
+        area=w.province,
+        starts_on=TODAY - dt.timedelta(days=20),
+        ends_on=TODAY + dt.timedelta(days=40),
+        cost_per_trainee="0",
+        currency="KHR",
+        targeting_list=tl,
+    )
+
+
+def enrol_in(w: World, course: Course, *entries: TargetingEntry) -> list[Enrolment]:
+    return svc.enrolments_from_list(
+        actor=w.officer, course=course, entries=list(entries), enrolled_on=TODAY
+    )
+
+
+def test_an_entry_enrolled_in_a_course_is_refused_by_a_second_course_of_its_list(
+    world: World,
+) -> None:
+    enrol(world, "ann", "chan")
+    tailoring = another_course(world, world.tl)
+    before = (Enrolment.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(ValidationError) as exc:
+        enrol_in(world, tailoring, world.e["bora"], world.e["chan"])
+    assert messages_of(exc)["entries"] == [
+        f"Rank {world.e['chan'].rank}: Chan Chan is already enrolled in Motorbike repair 2026."
+    ]
+    assert (Enrolment.objects.count(), AuditEvent.objects.count()) == before
+    # Completing the course does not free the approval; dropping out does.
+    svc.enrolment_complete(
+        actor=world.officer,
+        enrolment=Enrolment.objects.get(person=world.p["ann"]),
+        completed_on=TODAY,
+    )
+    with pytest.raises(ValidationError) as exc:
+        enrol_in(world, tailoring, world.e["ann"])
+    assert (
+        "Chan Ann is already enrolled in Motorbike repair 2026." in messages_of(exc)["entries"][0]
+    )
+    svc.enrolment_drop(
+        actor=world.officer,
+        enrolment=Enrolment.objects.get(person=world.p["chan"]),
+        dropped_on=TODAY,
+        reason="Moved to Phnom Penh",
+    )
+    made = enrol_in(world, tailoring, world.e["bora"], world.e["chan"])
+    assert {e.person.given_name_latin for e in made} == {"Bora", "Chan"}
+    assert (
+        Enrolment.objects.get(course=tailoring, person=world.p["chan"]).targeting_entry
+        == (world.e["chan"])
+    )
+
+
+def test_an_approval_on_another_list_of_the_same_assistance_does_not_give_a_second_course(
+    world: World,
+) -> None:
+    enrol(world, "ann")
+    # A new intake whose rule keeps those approved before on the list.
+    targeting.assistance_type_update(
+        actor=SYSTEM, assistance_type=world.vocational, exclude_already_approved=False
+    )
+    commune = targeting.targeting_list_build(
+        actor=world.officer, assistance_type=world.vocational, area=world.village.parent
+    )
+    again = commune.entries.get(person=world.p["ann"])
+    targeting.entry_decide(actor=world.officer, entry=again, decision="approved")
+    course = another_course(world, commune)
+    with pytest.raises(ValidationError) as exc:
+        enrol_in(world, course, again)
+    assert messages_of(exc)["entries"] == [
+        f"Rank {again.rank}: Chan Ann is already enrolled in Motorbike repair 2026."
+    ]
+    # Approved for another kind of assistance, she may take a course for it.
+    business = targeting.assistance_type_create(
+        actor=SYSTEM,
+        code="small-business",
+        name_en="Small business skills",
+        instrument=world.vocational.instrument,
+        min_age=15,
+        max_age=24,
+        min_band="high",
+    )
+    other = targeting.targeting_list_build(
+        actor=world.officer, assistance_type=business, area=world.province
+    )
+    entry = other.entries.get(person=world.p["ann"])
+    targeting.entry_decide(actor=world.officer, entry=entry, decision="approved")
+    (made,) = enrol_in(world, another_course(world, other, "Bookkeeping 2026"), entry)
+    assert made.person == world.p["ann"] and made.targeting_entry == entry
+    assert Enrolment.objects.filter(person=world.p["ann"]).count() == 2
+
+
+def test_one_by_one_an_approved_person_is_refused_a_second_course(world: World) -> None:
+    enrol(world, "ann")
+    tailoring = another_course(world, world.tl)
+    before = (Enrolment.objects.count(), AuditEvent.objects.count())
+    for entry in (None, TargetingEntry.objects.get(pk=world.e["ann"].pk)):
+        with pytest.raises(ValidationError) as exc:
+            svc.enrolment_create(
+                actor=world.facilitator,
+                course=tailoring,
+                person=world.p["ann"],
+                targeting_entry=entry,
+            )
+        assert messages_of(exc)["person"] == [
+            "Chan Ann is already enrolled in Motorbike repair 2026."
+        ]
+    assert (Enrolment.objects.count(), AuditEvent.objects.count()) == before
+    # Someone not on the list is enrolled at the course's discretion, in both courses.
+    svc.enrolment_create(actor=world.officer, course=world.course, person=world.p["gan"])
+    gan = svc.enrolment_create(actor=world.officer, course=tailoring, person=world.p["gan"])
+    assert gan.targeting_entry is None
+    # And a course without a list enrols whoever it takes.
+    sewing = another_course(world, None, "Sewing 2026")
+    assert svc.enrolment_create(actor=world.officer, course=sewing, person=world.p["ann"])
+
+
+def test_the_enrol_page_says_who_takes_another_course(world: World) -> None:
+    enrol(world, "ann", "dara")
+    tailoring = another_course(world, world.tl)
+    rows = {
+        e.person.given_name_latin: e.enrolled_in
+        for e in sel.approved_not_enrolled(world.officer, tailoring)
+    }
+    assert rows == {
+        "Ann": "Motorbike repair 2026",
+        "Bora": None,
+        "Chan": None,
+        "Dara": "Motorbike repair 2026",
+        "Eng": None,
+    }
+    svc.enrolment_drop(
+        actor=world.officer,
+        enrolment=Enrolment.objects.get(person=world.p["dara"]),
+        dropped_on=TODAY,
+        reason="Found work",
+    )
+    assert {
+        e.person.given_name_latin
+        for e in sel.approved_not_enrolled(world.officer, tailoring)
+        if e.enrolled_in
+    } == {"Ann"}
+
+
+# --------------------------------------------------------------------------------------
 # Sessions and attendance.
 
 

@@ -21,7 +21,7 @@ from ctip.interventions.models import (
     SessionAttendance,
 )
 from ctip.interventions.services import training as svc
-from tests.interventions.test_training import TODAY, World, enrol, make_world
+from tests.interventions.test_training import TODAY, World, another_course, enrol, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_the_course_list_shows_the_courses_of_the_readers_areas(world: World) ->
 
 
 def test_the_trainees_list(world: World) -> None:
-    ann, dara = enrol(world, "ann", "dara")
+    _ann, dara = enrol(world, "ann", "dara")
     svc.enrolment_drop(actor=world.officer, enrolment=dara, dropped_on=TODAY, reason="Ill")
     body = client_for(world.officer).get("/training/enrolments/").content.decode()
     assert "Chan Ann" in body and "Chan Dara" in body and "Motorbike repair 2026" in body
@@ -218,6 +218,35 @@ def test_enrolling_from_the_targeting_list_page(world: World) -> None:
     assert page.status_code == 200
     assert "Chan Eng" in page.content.decode()
     assert state() == before
+
+
+def test_the_enrol_page_greys_out_who_takes_another_course_of_the_assistance(
+    world: World,
+) -> None:
+    enrol(world, "ann")
+    tailoring = another_course(world, world.tl)
+    client = client_for(world.facilitator)
+    url = f"/training/courses/{tailoring.pk}/enrol/"
+    body = client.get(url).content.decode()
+    assert "Chan Ann" in body and "Already enrolled in Motorbike repair 2026." in body
+    assert f'value="{world.e["ann"].pk}"' not in body  # nothing to tick
+    assert f'value="{world.e["bora"].pk}"' in body
+    before = state()
+    page = client.post(url, {"entries": [world.e["ann"].pk], "enrolled_on": TODAY.isoformat()})
+    assert page.status_code == 200
+    assert (
+        f"Rank {world.e['ann'].rank}: Chan Ann is already enrolled in Motorbike repair 2026."
+        in page.content.decode()
+    )
+    assert state() == before
+    # Once she dropped out of the first course, she may be enrolled in this one.
+    svc.enrolment_drop(
+        actor=world.officer, enrolment=Enrolment.objects.get(), dropped_on=TODAY, reason="Ill"
+    )
+    assert "Already enrolled" not in client.get(url).content.decode()
+    response = client.post(url, {"entries": [world.e["ann"].pk], "enrolled_on": TODAY.isoformat()})
+    assert response.status_code == 302
+    assert Enrolment.objects.get(course=tailoring).person == world.p["ann"]
 
 
 def test_the_enrol_pages_are_closed_to_those_who_do_not_record(world: World) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -38,6 +38,7 @@ from ..models import (
     SessionAttendance,
     Situation,
 )
+from ..services.training import live_enrolments
 from .followups import Situations, situation_label
 
 DEFAULT_MONTHS = (3, 6, 12)
@@ -368,12 +369,21 @@ def course_summary(actor: Any, course: Course) -> CourseSummary:
 
 def approved_not_enrolled(actor: Any, course: Course) -> QuerySet[TargetingEntry]:
     """Entries of the course's targeting list the committee approved, for persons the
-    actor sees in the course's area who are not enrolled yet, in rank order; each with
-    `consent` (services) so the page can say who cannot be enrolled yet."""
+    actor sees in the course's area who are not enrolled in it yet, in rank order; each
+    with `consent` (services) and `enrolled_in`, the title of another course the person
+    takes for the same assistance (None when none), so the page can say who cannot be
+    enrolled yet."""
     if course.targeting_list_id is None:
         return TargetingEntry.objects.none()
     assert course.targeting_list is not None
     enrolled = Enrolment.objects.filter(course_id=course.pk, person_id=OuterRef("person_id"))
+    elsewhere = (
+        live_enrolments(course.targeting_list.assistance_type_id)
+        .filter(person_id=OuterRef("person_id"))
+        .exclude(course_id=course.pk)
+        .order_by("-enrolled_on", "-id")
+        .values("course__title")[:1]
+    )
     return (
         targeting_entries(actor, course.targeting_list)
         .filter(
@@ -382,7 +392,10 @@ def approved_not_enrolled(actor: Any, course: Course) -> QuerySet[TargetingEntry
             person__merged_into__isnull=True,
         )
         .exclude(Exists(enrolled))
-        .annotate(consent=has_consent(ConsentPurpose.SERVICES, "person_id"))
+        .annotate(
+            consent=has_consent(ConsentPurpose.SERVICES, "person_id"),
+            enrolled_in=Subquery(elsewhere),
+        )
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -266,6 +267,42 @@ def _person_problems(actor: Any, course: Course, persons: Iterable[Person]) -> d
     return problems
 
 
+def live_enrolments(assistance_type_id: Any) -> QuerySet[Enrolment]:
+    """Enrolments still standing (enrolled or completed, not dropped out) given for one
+    kind of assistance: made from an entry of a targeting list for it, or in a course
+    built on such a list. A committee's approval of a person for a kind of assistance
+    gives them one course; who dropped out may be enrolled again."""
+    return Enrolment.objects.exclude(status=EnrolmentStatus.DROPPED_OUT).filter(
+        Q(targeting_entry__targeting_list__assistance_type_id=assistance_type_id)
+        | Q(course__targeting_list__assistance_type_id=assistance_type_id)
+    )
+
+
+def _enrolled_elsewhere(course: Course, person_ids: Iterable[int]) -> dict[int, str]:
+    """The title of another course each person already takes for the assistance of the
+    course's targeting list (their latest), for those who take one. The persons are
+    locked first, so two courses enrolling the same person at once cannot both pass."""
+    ids = sorted(set(person_ids))
+    if course.targeting_list is None or not ids:
+        return {}
+    list(Person.objects.select_for_update().filter(pk__in=ids).order_by("pk").values("pk"))
+    rows = (
+        live_enrolments(course.targeting_list.assistance_type_id)
+        .filter(person_id__in=ids)
+        .exclude(course_id=course.pk)
+        .order_by("person_id", "-enrolled_on", "-id")
+        .values_list("person_id", "course__title")
+    )
+    titles: dict[int, str] = {}
+    for person_id, title in rows:
+        titles.setdefault(person_id, title)
+    return titles
+
+
+def _enrolled_message(name: str, title: str) -> str:
+    return _("%(name)s is already enrolled in %(course)s.") % {"name": name, "course": title}
+
+
 def _audit_enrolment(actor: Any, enrolment: Enrolment) -> None:
     audit.record(
         actor=actor,
@@ -291,8 +328,10 @@ def enrolments_from_list(
 ) -> list[Enrolment]:
     """Enrol the persons of the chosen entries of the course's targeting list: all of
     them or none. Each must be approved by the committee, live in the course's area and
-    in the actor's, and have consent for services; the places must suffice. Entries
-    whose person is already enrolled are passed over (submitting twice enrols once)."""
+    in the actor's, have consent for services and not take another course for the same
+    assistance (dropping out of it frees them); the places must suffice. Entries whose
+    person is already enrolled in this course are passed over (submitting twice enrols
+    once)."""
     _require_record_for(actor, course)
     course = _locked_course(course)
     errors: dict[str, Any] = {}
@@ -319,6 +358,7 @@ def enrolments_from_list(
     )
     todo = [found[pk] for pk in wanted if pk in found and found[pk].person_id not in already]
     problems = _person_problems(actor, course, [e.person for e in todo])
+    elsewhere = _enrolled_elsewhere(course, [e.person_id for e in todo])
     rows: list[str] = []
     for pk in wanted:
         entry = found.get(pk)
@@ -339,6 +379,9 @@ def enrolments_from_list(
             )
         elif entry.person_id in problems:
             rows.append(f"{label}: {problems[entry.person_id]}")
+        elif entry.person_id in elsewhere:
+            message = _enrolled_message(entry.person.full_name, elsewhere[entry.person_id])
+            rows.append(f"{label}: {message}")
     left = places_left(course)
     if not rows and left is not None and len(todo) > left:
         rows.append(
@@ -372,7 +415,8 @@ def enrolment_create(
 ) -> Enrolment:
     """Enrol one person (RECORD_INTERVENTIONS where they live; in the course's area;
     with consent for services). When the course has a targeting list on which the
-    person was approved, the enrolment is linked to that entry."""
+    person was approved, the enrolment is linked to that entry, and is refused while
+    the person takes another course for the same assistance."""
     _require_record_for(actor, course)
     course = _locked_course(course)
     errors: dict[str, Any] = {}
@@ -393,17 +437,21 @@ def enrolment_create(
         errors["targeting_entry"] = _(
             "Not an approved entry for this person on the course's targeting list."
         )
-    if not errors and places_left(course) == 0:
-        errors["course"] = _("The course is full (%(n)s places).") % {"n": course.capacity}
-    if errors:
-        raise ValidationError(errors)
-    assert day is not None
     if targeting_entry is None and course.targeting_list_id is not None:
         targeting_entry = TargetingEntry.objects.filter(
             targeting_list_id=course.targeting_list_id,
             person_id=person.pk,
             decision=Decision.APPROVED,
         ).first()
+    if targeting_entry is not None and not {"person", "targeting_entry"} & errors.keys():
+        elsewhere = _enrolled_elsewhere(course, [person.pk]).get(person.pk)
+        if elsewhere is not None:
+            errors["person"] = _enrolled_message(person.full_name, elsewhere)
+    if not errors and places_left(course) == 0:
+        errors["course"] = _("The course is full (%(n)s places).") % {"n": course.capacity}
+    if errors:
+        raise ValidationError(errors)
+    assert day is not None
     enrolment = Enrolment.objects.create(
         course=course,
         person=person,
