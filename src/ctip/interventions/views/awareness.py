@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -26,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ctip.accounts import access
 from ctip.accounts.models import User
 from ctip.accounts.roles import RECORD_INTERVENTIONS
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.geography.models import Level
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.models import Sex
@@ -42,23 +41,9 @@ from ..models import AgeBand, AwarenessEvent, Material
 from ..selectors import awareness as sel
 from ..selectors.cells import SMALL_CELL
 from ..services import awareness as svc
+from .common import filtered, page_of
 
-PAGE_SIZE = 50
 PERSONS_PER_PAGE = 100
-
-
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _require_events(user: Any) -> None:
@@ -75,23 +60,19 @@ def _require_events(user: Any) -> None:
 def event_list(request: HttpRequest) -> HttpResponse:
     _require_events(request.user)
     form = EventFilterForm(request.GET or None)
-    events: QuerySet[AwarenessEvent] = AwarenessEvent.objects.none()
-    if not form.is_bound:
-        events = sel.event_search(request.user)
-    elif form.is_valid():
-        data = form.cleaned_data
-        try:
-            events = sel.event_search(
-                request.user,
-                area_code=data["area"],
-                held_from=data["held_from"],
-                held_to=data["held_to"],
-                kind=data["kind"],
-                topic=data["topic"],
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    events = filtered(
+        form,
+        lambda data: sel.event_search(
+            request.user,
+            area_code=data.get("area", ""),
+            held_from=data.get("held_from"),
+            held_to=data.get("held_to"),
+            kind=data.get("kind", ""),
+            topic=data.get("topic", ""),
+        ),
+        AwarenessEvent.objects.none(),
+    )
+    page = page_of(request, events)
     can_record = access.has_permission(request.user, RECORD_INTERVENTIONS)
     figures = sel.event_figures(request.user, page)
     return render(
@@ -223,9 +204,7 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     see_names = sel.may_see_names(request.user, event)
     page = None
     if see_names:
-        page = Paginator(sel.attendees(request.user, event), PERSONS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        page = page_of(request, sel.attendees(request.user, event), PERSONS_PER_PAGE)
         if page.object_list:
             sel.event_read(request.user, event, rows=len(page.object_list))
     can_record = sel.may_record(request.user, event)
@@ -278,9 +257,7 @@ def attendance_keying(request: HttpRequest, pk: int) -> HttpResponse:
     sel.require_sheet(request.user, event)
     search = KeyingSearchForm(request.GET or None)
     q = search.cleaned_data["q"] if search.is_valid() else ""
-    page = Paginator(sel.keying_persons(request.user, event, q=q), PERSONS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, sel.keying_persons(request.user, event, q=q), PERSONS_PER_PAGE)
     ticked: set[int] | None = None
     problems: list[str] = []
     if request.method == "POST":

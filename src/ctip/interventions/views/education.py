@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ctip.accounts import access
 from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS
-from ctip.geography.selectors import AreaCodeError
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose, Person
 from ctip.registry.selectors import person_get, person_search, persons_visible_to
@@ -31,7 +30,7 @@ from ..forms_training import PersonSearchForm
 from ..models import SchoolTerm, SupportKind
 from ..selectors import education as sel
 from ..services import education as svc
-from .training import PAGE_SIZE, apply_errors, query_without_page
+from .common import PAGE_SIZE, filtered, page_of
 
 
 def _kind_label(kind: str) -> str:
@@ -43,21 +42,17 @@ def _kind_label(kind: str) -> str:
 def education_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.EducationFilterForm(request.GET or None)
-    children = Person.objects.none()
-    if not form.is_bound:
-        children = sel.supported_children(request.user)
-    elif form.is_valid():
-        data = form.cleaned_data
-        try:
-            children = sel.supported_children(
-                request.user,
-                area_code=data["area"],
-                kind=data["kind"],
-                dropped_out={"yes": True, "no": False}.get(data["dropped_out"]),
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(children, PAGE_SIZE).get_page(request.GET.get("page"))
+    children = filtered(
+        form,
+        lambda data: sel.supported_children(
+            request.user,
+            area_code=data.get("area", ""),
+            kind=data.get("kind", ""),
+            dropped_out={"yes": True, "no": False}.get(data.get("dropped_out", "")),
+        ),
+        Person.objects.none(),
+    )
+    page = page_of(request, children)
     rows = [
         {
             "child": c,
@@ -84,15 +79,12 @@ def education_list(request: HttpRequest) -> HttpResponse:
 def education_dropouts(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.DropoutFilterForm(request.GET or None)
-    terms = SchoolTerm.objects.none()
-    if not form.is_bound:
-        terms = sel.dropouts(request.user)
-    elif form.is_valid():
-        try:
-            terms = sel.dropouts(request.user, area_code=form.cleaned_data["area"])
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(terms, PAGE_SIZE).get_page(request.GET.get("page"))
+    terms = filtered(
+        form,
+        lambda data: sel.dropouts(request.user, area_code=data.get("area", "")),
+        SchoolTerm.objects.none(),
+    )
+    page = page_of(request, terms)
     return render(
         request,
         "interventions/education/dropouts.html",

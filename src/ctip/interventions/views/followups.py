@@ -11,7 +11,6 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -21,36 +20,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS, VIEW_PERSONS
-from ctip.geography.models import Area
-from ctip.geography.selectors import AreaCodeError, resolve_area_code
+from ctip.core.views.helpers import apply_errors, query_without_page
 
 from .. import forms_followups as forms
 from ..models import FollowUp, FollowUpPlan, FollowUpStatus, Situation
 from ..selectors import followups as sel
 from ..services import followups as svc
-
-PAGE_SIZE = 50
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    for key, msgs in exc.message_dict.items():
-        form.add_error(key if key in form.fields else None, msgs)
-
-
-def _area(form: Any, code: str) -> Area | None:
-    if not code:
-        return None
-    try:
-        return resolve_area_code(code)
-    except AreaCodeError as exc:
-        form.add_error("village", str(exc))
-        return None
+from .common import area_from_code, page_of
 
 
 def _for_recording(request: HttpRequest, pk: int) -> FollowUp:
@@ -120,7 +96,7 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        area = _area(form, data.get("village", ""))
+        area = area_from_code(form, data.get("village", ""))
         if not form.errors:
             qs = sel.for_list(
                 sel.follow_up_search(
@@ -133,11 +109,11 @@ def follow_up_list(request: HttpRequest) -> HttpResponse:
                     today=today,
                 )
             )
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = page_of(request, qs)
     return render(
         request,
         "interventions/followups/list.html",
-        {"form": form, "page": page, "today": today, "query": _query_without_page(request)},
+        {"form": form, "page": page, "today": today, "query": query_without_page(request)},
     )
 
 
@@ -150,7 +126,7 @@ def due_summary(request: HttpRequest) -> HttpResponse:
     by_facilitator = by_area = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        area = _area(form, data.get("village", ""))
+        area = area_from_code(form, data.get("village", ""))
         if not form.errors:
             by_facilitator = sel.due_by_facilitator(request.user, today=today, area=area)
             by_area = sel.due_by_area(request.user, today=today, area=area)
@@ -241,7 +217,7 @@ def record_visit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             svc.follow_up_record_visit(actor=request.user, follow_up=follow_up, **data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(
                 request,

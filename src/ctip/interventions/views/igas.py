@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS, VIEW_PERSONS
-from ctip.geography.selectors import AreaCodeError, resolve_area_code
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.registry import selectors as registry
 from ctip.registry.models import Household
 
@@ -32,8 +31,8 @@ from ..models import IncomeActivity, MigrationBenchmark
 from ..selectors import igas as sel
 from ..selectors.followups import Situations
 from ..services import igas as svc
+from .common import area_from_code, page_of
 
-PAGE_SIZE = 50
 ACTIVITY_FIELDS = [
     "person",
     "title",
@@ -49,17 +48,6 @@ ACTIVITY_FIELDS = [
 ]
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    for key, msgs in exc.message_dict.items():
-        form.add_error(key if key in form.fields else None, msgs)
-
-
 @login_required
 @require_GET
 def activity_list(request: HttpRequest) -> HttpResponse:
@@ -68,12 +56,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     page, rows = None, []
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        area = None
-        if data.get("village"):
-            try:
-                area = resolve_area_code(data["village"])
-            except AreaCodeError as exc:
-                form.add_error("village", str(exc))
+        area = area_from_code(form, data.get("village", ""))
         if not form.errors:
             qs = sel.with_figures(
                 sel.activity_search(
@@ -85,7 +68,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
                     verdict=data.get("verdict", ""),
                 )
             )
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = page_of(request, qs)
             rows = sel.rows_with_analysis(page)
     return render(
         request,
@@ -94,7 +77,7 @@ def activity_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": rows,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_create": access.has_permission(request.user, RECORD_INTERVENTIONS),
         },
     )
@@ -357,7 +340,7 @@ def benchmark_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             else:
                 svc.benchmark_update(actor=request.user, benchmark=bench, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("interventions:benchmark-list")

@@ -9,11 +9,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -27,6 +25,7 @@ from ctip.accounts.roles import (
     VIEW_AGGREGATES,
     VIEW_PERSONS,
 )
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.geography.models import Area
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.models import Household
@@ -46,27 +45,12 @@ from ..models import IncomeActivity, Loan, LoanProduct, LoanStatus
 from ..selectors import loans as selectors
 from ..selectors.cells import SMALL_CELL
 from ..services import loans as services
-
-PAGE_SIZE = 50
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, msgs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, msgs)
+from .common import page_of
 
 
 def _places(currency: str) -> str:
     """floatformat argument: whole riel and dong, cents of dollars; grouped digits."""
     return "2g" if currency == "USD" else "0g"
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 # --- products -----------------------------------------------------------------------
@@ -101,7 +85,7 @@ def _product_form_page(request: HttpRequest, product: LoanProduct | None) -> Htt
                     actor=request.user, product=product, **form.cleaned_data
                 )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Loan product %(name)s saved.") % {"name": product.name})
             return redirect("interventions:loan-product-list")
@@ -147,7 +131,7 @@ def loan_list(request: HttpRequest) -> HttpResponse:
         except AreaCodeError as exc:
             form.add_error("area", str(exc))
         else:
-            page = Paginator(loans, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = page_of(request, loans)
     rows = []
     if page is not None:
         for loan in page:
@@ -161,7 +145,7 @@ def loan_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "rows": rows,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_record": access.has_permission(request.user, RECORD_INTERVENTIONS),
         },
     )
@@ -237,7 +221,7 @@ def loan_create(request: HttpRequest, household_pk: int) -> HttpResponse:
             try:
                 loan = services.loan_disburse(actor=request.user, household=household, **data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(request, _("Loan recorded with its schedule."))
                 return redirect("interventions:loan-detail", loan.pk)
@@ -303,7 +287,7 @@ def loan_repay(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.repayment_record(actor=request.user, loan=loan, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Repayment recorded."))
             return redirect("interventions:loan-detail", loan.pk)
@@ -326,7 +310,7 @@ def loan_write_off(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.loan_write_off(actor=request.user, loan=loan, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Loan written off."))
             return redirect("interventions:loan-detail", loan.pk)

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, VIEW_AGGREGATES
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.registry.models import Sex
 
 from ..forms_awareness import (
@@ -31,9 +31,7 @@ from ..forms_awareness import (
 from ..models import Audience, Material, Topic
 from ..selectors import awareness as sel
 from ..services import awareness as svc
-from .awareness import apply_errors, query_without_page
-
-PAGE_SIZE = 50
+from .common import page_of
 
 
 def _require_browse(user: Any) -> None:
@@ -59,7 +57,7 @@ def material_list(request: HttpRequest) -> HttpResponse:
         materials = sel.material_search(
             request.user, current_only=filters.pop("current"), **filters
         )
-    page = Paginator(materials, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, materials)
     rows = [
         {
             "material": m,

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ctip.accounts import access
 from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose
@@ -30,7 +30,7 @@ from ..forms_training import PersonSearchForm
 from ..models import ParticipationEvent, ParticipationGroup, Recommendation
 from ..selectors import participation as sel
 from ..services import participation as svc
-from .training import PAGE_SIZE, apply_errors, query_without_page
+from .common import PAGE_SIZE, filtered, page_of
 
 
 def _require_record_in(request: HttpRequest, area: Any) -> None:
@@ -48,21 +48,17 @@ def _require_record_in(request: HttpRequest, area: Any) -> None:
 def group_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.GroupFilterForm(request.GET or None)
-    groups = ParticipationGroup.objects.none()
-    if not form.is_bound:
-        groups = sel.group_search(request.user)
-    elif form.is_valid():
-        data = form.cleaned_data
-        try:
-            groups = sel.group_search(
-                request.user,
-                area_code=data["area"],
-                kind=data["kind"],
-                active={"yes": True, "no": False}.get(data["active"]),
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))
+    groups = filtered(
+        form,
+        lambda data: sel.group_search(
+            request.user,
+            area_code=data.get("area", ""),
+            kind=data.get("kind", ""),
+            active={"yes": True, "no": False}.get(data.get("active", "")),
+        ),
+        ParticipationGroup.objects.none(),
+    )
+    page = page_of(request, groups)
     return render(
         request,
         "interventions/participation/group_list.html",
@@ -138,7 +134,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     group = sel.group_get(request.user, pk)
     events = sel.event_search(request.user, group=group.pk)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, events)
     sel.group_read(request.user, group)
     return render(
         request,
@@ -163,17 +159,14 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def event_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.EventFilterForm(request.GET or None)
-    events = ParticipationEvent.objects.none()
-    if not form.is_bound:
-        events = sel.event_search(request.user)
-    elif form.is_valid():
-        try:
-            events = sel.event_search(
-                request.user, area_code=form.cleaned_data["area"], kind=form.cleaned_data["kind"]
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    events = filtered(
+        form,
+        lambda data: sel.event_search(
+            request.user, area_code=data.get("area", ""), kind=data.get("kind", "")
+        ),
+        ParticipationEvent.objects.none(),
+    )
+    page = page_of(request, events)
     return render(
         request,
         "interventions/participation/event_list.html",
@@ -400,7 +393,7 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
         except AreaCodeError as exc:
             form.add_error("area", str(exc))
             recs = Recommendation.objects.none()
-    page = Paginator(recs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, recs)
     return render(
         request,
         "interventions/participation/recommendation_list.html",

@@ -5,23 +5,21 @@ leaving and the share-out. Views parse and render; selectors read, services writ
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from ctip.accounts import access
 from ctip.accounts.roles import RECORD_INTERVENTIONS, VIEW_PERSONS
-from ctip.geography.models import Area
-from ctip.geography.selectors import AreaCodeError, resolve_area_code
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.registry import selectors as registry
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose
@@ -31,32 +29,13 @@ from ..iga import money
 from ..models import SavingsGroup, SavingsMeeting, SavingsMember
 from ..selectors import savings as sel
 from ..services import savings as svc
+from .common import area_from_code, page_of
 
-PAGE_SIZE = 50
+R = TypeVar("R", SavingsMeeting, SavingsMember)
+
 LEDGER_PAGE_SIZE = 50
 RECENT = 10
 CANDIDATES = 20
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    for key, msgs in exc.message_dict.items():
-        form.add_error(key if key in form.fields else None, msgs)
-
-
-def _area(form: Any, code: str) -> Area | None:
-    if not code:
-        return None
-    try:
-        return resolve_area_code(code)
-    except AreaCodeError as exc:
-        form.add_error("village", str(exc))
-        return None
 
 
 def _group_for_recording(request: HttpRequest, pk: int) -> SavingsGroup:
@@ -69,6 +48,13 @@ def _group_for_recording(request: HttpRequest, pk: int) -> SavingsGroup:
     return group
 
 
+def _of_visible_group(request: HttpRequest, rows: QuerySet[R], pk: int) -> R:
+    """A meeting or member of a group the reader sees (404 otherwise)."""
+    return get_object_or_404(
+        rows.filter(group__in=sel.groups_visible_to(request.user).values("id")), pk=pk
+    )
+
+
 @login_required
 @require_GET
 def group_list(request: HttpRequest) -> HttpResponse:
@@ -77,18 +63,18 @@ def group_list(request: HttpRequest) -> HttpResponse:
     page = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        area = _area(form, data.get("village", ""))
+        area = area_from_code(form, data.get("village", ""))
         if not form.errors:
             active = {"yes": True, "no": False}.get(data.get("active", ""))
             qs = sel.group_search(request.user, q=data.get("q", ""), area=area, active=active)
-            page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+            page = page_of(request, qs)
     return render(
         request,
         "interventions/savings/group_list.html",
         {
             "form": form,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_create": access.has_permission(request.user, RECORD_INTERVENTIONS),
         },
     )
@@ -103,12 +89,12 @@ def group_create(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        village = _area(form, data.pop("village"))
+        village = area_from_code(form, data.pop("village"))
         if village is not None:
             try:
                 group = svc.group_create(actor=request.user, village=village, **data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                apply_errors(form, exc)
             except PermissionDenied:
                 form.add_error(
                     "village", _("You do not record interventions in %(area)s.") % {"area": village}
@@ -129,7 +115,7 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             svc.group_update(actor=request.user, group=group, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("interventions:savings-detail", group.pk)
@@ -166,7 +152,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def group_ledger(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     group = sel.group_get(request.user, pk)
-    page = Paginator(sel.ledger(group), LEDGER_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, sel.ledger(group), LEDGER_PAGE_SIZE)
     return render(
         request,
         "interventions/savings/ledger.html",
@@ -206,14 +192,9 @@ def _named(request: HttpRequest, members: list[SavingsMember]) -> list[SavingsMe
 @require_GET
 def meeting_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
-    try:
-        meeting = (
-            SavingsMeeting.objects.select_related("group__village", "recorded_by")
-            .filter(group__in=sel.groups_visible_to(request.user).values("id"))
-            .get(pk=pk)
-        )
-    except SavingsMeeting.DoesNotExist:
-        raise Http404 from None
+    meeting = _of_visible_group(
+        request, SavingsMeeting.objects.select_related("group__village", "recorded_by"), pk
+    )
     group = sel.group_get(request.user, meeting.group_id)
     entries = list(meeting.entries.select_related("member__person").order_by("id"))
     present = list(meeting.present.select_related("person").order_by("id"))
@@ -314,14 +295,9 @@ def member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def member_leave(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     access.require(request.user, RECORD_INTERVENTIONS)
-    try:
-        member = (
-            SavingsMember.objects.select_related("group__village", "person")
-            .filter(group__in=sel.groups_visible_to(request.user).values("id"))
-            .get(pk=pk)
-        )
-    except SavingsMember.DoesNotExist:
-        raise Http404 from None
+    member = _of_visible_group(
+        request, SavingsMember.objects.select_related("group__village", "person"), pk
+    )
     access.require_in(request.user, RECORD_INTERVENTIONS, member.group.village)
     form = forms.LeaveForm(request.POST)
     if form.is_valid():
@@ -405,7 +381,7 @@ def entry_create(request: HttpRequest, pk: int) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Entry recorded."))
             return redirect("interventions:savings-detail", group.pk)
@@ -442,7 +418,7 @@ def share_out(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("interventions:savings-detail", group.pk)
             plan = svc.share_out_plan(group, form.cleaned_data["on"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
     return render(
         request,
         "interventions/savings/share_out.html",

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_INTERVENTIONS, RECORD_INTERVENTIONS, VIEW_PERSONS
+from ctip.core.views.helpers import apply_errors, query_without_page
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 from ctip.registry.consent import has_consent
 from ctip.registry.models import ConsentPurpose
@@ -32,23 +31,7 @@ from ..models import Course, Enrolment, EnrolmentStatus
 from ..selectors import training as sel
 from ..selectors.followups import Situations
 from ..services import training as svc
-
-PAGE_SIZE = 50
-
-
-def apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's errors next to the fields they name (others on top)."""
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-def query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
+from .common import PAGE_SIZE, filtered, page_of
 
 
 def _lists(actor: Any) -> Any:
@@ -64,20 +47,17 @@ def _lists(actor: Any) -> Any:
 def course_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.CourseFilterForm(request.GET or None)
-    courses = Course.objects.none()
-    if not form.is_bound:
-        courses = sel.course_search(request.user)
-    elif form.is_valid():
-        try:
-            courses = sel.course_search(
-                request.user,
-                area_code=form.cleaned_data["area"],
-                status=form.cleaned_data["status"],
-                q=form.cleaned_data["q"],
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(courses, PAGE_SIZE).get_page(request.GET.get("page"))
+    courses = filtered(
+        form,
+        lambda data: sel.course_search(
+            request.user,
+            area_code=data.get("area", ""),
+            status=data.get("status", ""),
+            q=data.get("q", ""),
+        ),
+        Course.objects.none(),
+    )
+    page = page_of(request, courses)
     return render(
         request,
         "interventions/training/course_list.html",
@@ -166,9 +146,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     course = sel.course_get(request.user, pk)
     summary = sel.course_summary(request.user, course)
-    page = Paginator(sel.course_trainees(request.user, course), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = page_of(request, sel.course_trainees(request.user, course))
     paths = sel.record_paths(request.user)
     rows = [
         {
@@ -205,7 +183,7 @@ def course_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
     course = sel.course_get(request.user, pk)
     summary = sel.course_summary(request.user, course)
     trainees = sel.course_trainees(request.user, course).exclude(status=EnrolmentStatus.DROPPED_OUT)
-    page = Paginator(trainees, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, trainees)
     sel.course_read(request.user, course)
     # Each trainee's findings as the reader may read them; sensitive ones shown, audited.
     situations = Situations(request.user)
@@ -234,21 +212,14 @@ def course_outcomes(request: HttpRequest, pk: int) -> HttpResponse:
 def enrolment_list(request: HttpRequest) -> HttpResponse:
     access.require(request.user, VIEW_PERSONS)
     form = f.EnrolmentFilterForm(request.GET or None)
-    enrolments = Enrolment.objects.none()
-    if not form.is_bound:
-        enrolments = sel.enrolment_search(request.user)
-    elif form.is_valid():
-        try:
-            enrolments = sel.enrolment_search(
-                request.user,
-                status=form.cleaned_data["status"],
-                area_code=form.cleaned_data["area"],
-            )
-        except AreaCodeError as exc:
-            form.add_error("area", str(exc))
-    page = Paginator(enrolments.order_by("-enrolled_on", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    enrolments = filtered(
+        form,
+        lambda data: sel.enrolment_search(
+            request.user, status=data.get("status", ""), area_code=data.get("area", "")
+        ),
+        Enrolment.objects.none(),
     )
+    page = page_of(request, enrolments.order_by("-enrolled_on", "-id"))
     return render(
         request,
         "interventions/training/enrolment_list.html",
