@@ -24,6 +24,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ctip.core import audit
+from ctip.core.views.helpers import apply_errors, query_without_page
 
 from .. import access, selectors, services
 from ..forms import AssignmentForm, PasswordResetForm, TokenForm, UserCreateForm, UserEditForm
@@ -174,21 +175,17 @@ def user_list(request: HttpRequest) -> HttpResponse:
         Prefetch("assignments", queryset=RoleAssignment.objects.select_related("area"))
     )
     page = Paginator(users, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "accounts/user_list.html",
-        {"page": page, "q": q, "role": role, "roles": ROLE_CHOICES, "query": query.urlencode()},
+        {
+            "page": page,
+            "q": q,
+            "role": role,
+            "roles": ROLE_CHOICES,
+            "query": query_without_page(request),
+        },
     )
-
-
-def _apply_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 @login_required
@@ -211,7 +208,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("User %(user)s created.") % {"user": user.username})
             return redirect("accounts:user-detail", pk=user.pk)
@@ -232,7 +229,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 areas=form.cleaned_data["areas"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Role given."))
             return redirect("accounts:user-detail", pk=user.pk)

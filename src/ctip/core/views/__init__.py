@@ -17,6 +17,7 @@ from ctip.accounts.models import RoleAssignment
 from ctip.accounts.roles import ROLES, VIEW_AGGREGATES, VIEW_AUDIT
 from ctip.core.models import AuditEvent
 from ctip.core.templatetags.ctip import action_label, object_type_label
+from ctip.core.views.helpers import query_without_page
 from ctip.registry import selectors as registry_selectors
 from ctip.registry.models import Sex
 
@@ -99,15 +100,13 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         if data["date_to"]:
             events = events.filter(occurred_at__date__lte=data["date_to"])
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "core/audit_list.html",
         {
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "today": dt.date.today(),
         },
     )

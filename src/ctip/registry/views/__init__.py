@@ -26,6 +26,7 @@ from ctip.accounts.roles import (
     RECORD_INTERVENTIONS,
     VIEW_PERSONS,
 )
+from ctip.core.views.helpers import query_without_page
 from ctip.geography.selectors import AreaCodeError
 
 from .. import selectors
@@ -58,12 +59,6 @@ class PersonFilterForm(forms.Form):
         required=False,
         choices=[("", _("any")), *((b, b) for b in selectors.AGE_BANDS)],
     )
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
 
 
 def _person_results(request: HttpRequest, form: PersonFilterForm) -> QuerySet[Person] | None:
@@ -115,7 +110,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_register": access.has_permission(request.user, CHANGE_PERSONS),
         },
     )
@@ -156,7 +151,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "query": _query_without_page(request),
+            "query": query_without_page(request),
             "can_export": access.has_permission(request.user, EXPORT_PERSONS),
             "today": timezone.localdate(),
         },

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ctip.accounts import access
 from ctip.accounts.roles import MERGE_PERSONS, VIEW_PERSONS, VIEW_SENSITIVE
 from ctip.core import audit
+from ctip.core.views.helpers import query_without_page
 from ctip.geography.selectors import AreaCodeError
 
 from .. import dedup, selectors
@@ -124,12 +125,6 @@ class CandidateFilterForm(forms.Form):
     )
 
 
-def _query_without_page(request: HttpRequest) -> str:
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()
-
-
 @login_required
 @require_GET
 def duplicate_list(request: HttpRequest) -> HttpResponse:
@@ -164,7 +159,7 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registry/duplicate_list.html",
-        {"form": form, "page": page, "query": _query_without_page(request)},
+        {"form": form, "page": page, "query": query_without_page(request)},
     )
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ctip.accounts import access
 from ctip.accounts.roles import CHANGE_PERSONS
+from ctip.core.views.helpers import apply_errors
 from ctip.geography.selectors import AreaCodeError, resolve_area_code
 
 from .. import selectors, services
@@ -34,11 +35,6 @@ from ..forms import (
 from ..models import Consent, Person
 
 _MEMBER_KEY = re.compile(r"^members\[(\d+)\]\.(\w+)$")
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    for field, messages_ in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 class _Confirm(forms.Form):
@@ -112,7 +108,7 @@ def household_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.household_update(actor=request.user, household=household, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("registry:household-detail", household.pk)
@@ -139,7 +135,7 @@ def person_add(request: HttpRequest, household_pk: int) -> HttpResponse:
             try:
                 person = services.person_create(actor=request.user, household=household, **values)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                apply_errors(form, exc)
             else:
                 messages.success(
                     request, _("%(name)s registered. Record their consent now.") % {"name": person}
@@ -165,7 +161,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user, person=person, **form.service_values(timezone.localdate())
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("registry:person-detail", person.pk)
@@ -192,7 +188,7 @@ def consent_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.consent_record(actor=request.user, person=person, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Consent recorded."))
             return redirect("registry:person-detail", person.pk)
