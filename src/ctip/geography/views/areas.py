@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from ctip.accounts import access
 from ctip.accounts.roles import MANAGE_AREAS, VIEW_AREAS
+from ctip.core.views.helpers import apply_errors
 from ctip.geography import selectors, services
 from ctip.geography.forms import BrowseForm, VillageForm
 from ctip.geography.models import Area, Level
@@ -102,8 +103,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=request.user, commune=area, **village_form.cleaned_data
                 )
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    village_form.add_error(name if name in village_form.fields else None, errors)
+                apply_errors(village_form, exc)
             else:
                 messages.success(
                     request,
