@@ -20,7 +20,6 @@ import hashlib
 import json
 import operator
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -164,56 +163,27 @@ def _age_on(born: dt.date, day: dt.date) -> int:
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _in_size() -> int:
-    """How many values one IN (...) may list on this database."""
-    if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        try:  # the real limit (32,766 since SQLite 3.32), not Django's cautious 999
-            limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        except AttributeError:
-            limit = 999
-        return max(100, int(limit) - 10)
-    return 10_000
-
-
 KEYS = "IN (@keys)"
 
 
-def _select(
-    sql: str, keys: Sequence[Any], size: int, params: Sequence[Any] = ()
-) -> list[tuple[Any, ...]]:
+def _select(sql: str, keys: Sequence[str], params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Rows of `sql` for all the keys: its "IN (@keys)" stands for the list of keys, and
     `params` are the values of any %s before it.
 
-    On PostgreSQL the list is one array parameter (= ANY(%s)): planning a query with
-    thousands of parameters costs more than running it."""
+    The list is one parameter, however long: an array on PostgreSQL (= ANY(%s)), a JSON
+    array on SQLite. A query listing thousands of parameters costs more to bind and
+    plan than to run."""
     if not keys:
         return []
-    out: list[tuple[Any, ...]] = []
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
             c.execute(sql.replace(KEYS, "= ANY(%s)"), [*params, list(keys)])
-            return c.fetchall()
-        for part in _chunks(keys, size):
-            # Lists padded (with NULL, which matches nothing) to a few lengths, so a few
-            # prepared statements serve a whole file: sqlite3 caches each distinct one.
-            length = min(_padded(len(part)), size)
-            values = [*params, *part, *([None] * (length - len(part)))]
-            c.execute(sql.replace(KEYS, f"IN ({', '.join(['%s'] * length)})"), values)
-            out.extend(c.fetchall())
-    return out
-
-
-def _padded(n: int) -> int:
-    length = 16
-    while length < n:
-        length *= 4
-    return length
+        else:
+            c.execute(
+                sql.replace(KEYS, "IN (SELECT value FROM json_each(%s))"),
+                [*params, json.dumps(list(keys))],
+            )
+        return c.fetchall()
 
 
 def _insert_rows(table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
@@ -297,8 +267,7 @@ class _Seen:
     HOUSEHOLDS = "ctip_import_seen_households"
     PERSONS = "ctip_import_seen_persons"
 
-    def __init__(self, in_size: int) -> None:
-        self.in_size = in_size
+    def __init__(self) -> None:
         # Rows in each table, and at its last ANALYZE (see _grown).
         self._rows = {self.HOUSEHOLDS: 0, self.PERSONS: 0}
         self._analyzed = {self.HOUSEHOLDS: 0, self.PERSONS: 0}
@@ -322,7 +291,7 @@ class _Seen:
 
     def person_rows(self, keys: Sequence[str]) -> dict[str, int]:
         sql = f"SELECT ext, row_number FROM {self.PERSONS} WHERE ext {KEYS}"  # noqa: S608
-        return {ext: row for ext, row in _select(sql, keys, self.in_size)}
+        return {ext: row for ext, row in _select(sql, keys)}
 
     def add_persons(self, items: list[tuple[str, int]]) -> None:
         _insert_rows(self.PERSONS, ("ext", "row_number"), items)
@@ -330,11 +299,11 @@ class _Seen:
 
     def household_rows(self, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         sql = f"SELECT ext, sig, row_number FROM {self.HOUSEHOLDS} WHERE ext {KEYS}"  # noqa: S608
-        return {ext: (sig, row) for ext, sig, row in _select(sql, keys, self.in_size)}
+        return {ext: (sig, row) for ext, sig, row in _select(sql, keys)}
 
     def code_rows(self, codes: Sequence[str]) -> dict[str, tuple[str, int]]:
         sql = f"SELECT code, ext, row_number FROM {self.HOUSEHOLDS} WHERE code {KEYS}"  # noqa: S608
-        return {code: (ext, row) for code, ext, row in _select(sql, codes, self.in_size)}
+        return {code: (ext, row) for code, ext, row in _select(sql, codes)}
 
     def add_households(self, items: list[tuple[str, str | None, str, int]]) -> None:
         _insert_rows(self.HOUSEHOLDS, ("ext", "code", "sig", "row_number"), items)
@@ -495,7 +464,6 @@ class _Pass:
         self._last_household: _Household | None = None
         self.allowed = _allowed_villages(actor)
         self._villages: dict[str, int | str] = {}
-        self.in_size = _in_size()
         # Persons above this id were written by this pass (see _match_persons).
         self.max_person_id = (
             Person.objects.order_by("-id").values_list("id", flat=True).first() or 0
@@ -530,7 +498,7 @@ class _Pass:
             return self._run()
 
     def _run(self) -> Outcome:
-        self.seen = _Seen(self.in_size)
+        self.seen = _Seen()
         try:
             with contextlib.closing(self._parsed()) as batches:
                 for item in batches:
@@ -948,7 +916,7 @@ class _Pass:
 
     def _existing_households(self, keys: list[str]) -> dict[str, tuple[int, int]]:
         sql = self._sql.households_by_ext
-        return {ext: (pk, village) for ext, pk, village in _select(sql, keys, self.in_size)}
+        return {ext: (pk, village) for ext, pk, village in _select(sql, keys)}
 
     def _check_codes(self, plans: list[_HouseholdPlan]) -> None:
         """A household code names one household: in the file and in the registry."""
@@ -964,7 +932,7 @@ class _Pass:
             setting[p.code] = p
         for code, (ext, row) in self.seen.code_rows(list(setting)).items():
             self._code_taken(setting.pop(code), ext, row)
-        for code, ext in _select(self._sql.households_by_code, list(setting), self.in_size):
+        for code, ext in _select(self._sql.households_by_code, list(setting)):
             p = setting[code]
             if ext != p.row.household.ext:
                 self.problem(
@@ -1013,7 +981,7 @@ class _Pass:
         """Persons already in the registry, by external id (of those first seen here):
         external id -> (id, village id, merged into, the four names)."""
         sql, params = self._sql.persons_by_ext, (self.max_person_id, self._sql.stamp)
-        found = {ext: tuple(rest) for ext, *rest in _select(sql, list(new), self.in_size, params)}
+        found = {ext: tuple(rest) for ext, *rest in _select(sql, list(new), params)}
         if not found:
             self.outcome.persons_created += len(new)
             return found
@@ -1249,7 +1217,7 @@ class _Sql:
             with connection.cursor() as c:
                 c.executemany(self.hh_update_sql, updates)
         if inserts:
-            created = _select(self.households_by_ext, [r[3] for r in inserts], self.p.in_size)
+            created = _select(self.households_by_ext, [r[3] for r in inserts])
             ids.update((ext, pk) for ext, pk, _village in created)
         return ids
 
