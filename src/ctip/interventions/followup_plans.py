@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from ctip.core import audit
+from ctip.core.actors import author
 from ctip.registry.models import Person
 
 from .dates import add_months
@@ -85,7 +86,7 @@ def follow_ups_schedule(
             "due_on", flat=True
         )
     )
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = author(actor)
     made = [
         FollowUp(
             person=person,
