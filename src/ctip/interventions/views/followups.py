@@ -139,7 +139,6 @@ def due_summary(request: HttpRequest) -> HttpResponse:
             "month_end": sel.month_end(today),
             "by_facilitator": by_facilitator,
             "by_area": by_area,
-            "query": request.GET.urlencode(),
         },
     )
 

@@ -302,7 +302,6 @@ def summary_page(request: HttpRequest) -> HttpResponse:
             "reach_chart": charts.reach_by_component_and_sex(result) if result else "",
             "par30_chart": charts.par30_by_area(result) if result else "",
             "areas": summary.summary_areas(request.user),
-            "query": request.GET.urlencode(),
             "small": summary.SMALL_CELL,
         },
     )
