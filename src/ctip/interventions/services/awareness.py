@@ -31,12 +31,11 @@ from ctip.accounts.models import User
 from ctip.accounts.roles import (
     MANAGE_INTERVENTIONS,
     RECORD_INTERVENTIONS,
-    VIEW_PERSONS,
 )
 from ctip.core import audit
 from ctip.geography.models import Area, Level
 from ctip.registry.models import Person, Sex
-from ctip.registry.selectors import restricted
+from ctip.registry.selectors import persons_visible_to, restricted
 
 from ..models import (
     REVIEW_CRITERIA,
@@ -320,13 +319,15 @@ def attendance_record(
     area = event_area(event)
     errors: dict[str, list[str]] = {}
     ids = _person_ids(list(persons), errors)
-    found = Person.objects.select_related("household__village", "merged_into").in_bulk(
-        [i for i in ids if i]
+    # Persons outside the actor's areas are not found, as if they did not exist.
+    found = (
+        persons_visible_to(actor, include_merged=True)
+        .select_related("household__village", "merged_into")
+        .in_bulk([i for i in ids if i])
     )
     restricted_ids = set(
         Person.objects.filter(pk__in=list(found)).filter(restricted()).values_list("pk", flat=True)
     )
-    seen_scope = access.scope_paths(actor, VIEW_PERSONS)
     wanted: list[int] = []
     for row, pk in enumerate(ids, start=1):
         key = f"persons[{row}]"
@@ -334,11 +335,7 @@ def attendance_record(
             continue
         person = found.get(pk)
         village = person.household.village if person else None
-        if (
-            person is None
-            or village is None
-            or not any(village.path.startswith(p) for p in seen_scope)
-        ):
+        if person is None or village is None:
             # The same answer whether the person does not exist or is outside the actor's areas.
             errors[key] = [
                 _("Row %(row)s: no person #%(id)s in your areas.") % {"row": row, "id": pk}
