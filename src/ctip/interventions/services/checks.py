@@ -7,9 +7,9 @@ None when the value is missing or refused, and then says why in `errors[field]`.
 service raises ValidationError(errors) once everything is checked: every bad field is
 named at once and nothing is written.
 
-Registry rules are reused, not copied: the formula check and the author of a change
-come from ctip.registry.services, a person is named as the registry names them
-(`Person.full_name`).
+Registry rules are reused, not copied: the formula check comes from
+ctip.registry.services, the author of a change from ctip.core.actors, and a person is
+named as the registry names them (`Person.full_name`).
 """
 
 from __future__ import annotations
