@@ -41,23 +41,13 @@ from ..models import (
     Recommendation,
     RecommendationStatus,
 )
-from .training import around_code, overlap_q
+from .training import around_code, overlap_q, person_scope
 
 PENDING = (RecommendationStatus.OPEN, RecommendationStatus.ACCEPTED)
 
 
 def _scope(actor: Any) -> list[str]:
     return access.scope_paths(actor, VIEW_PERSONS)
-
-
-def _seen_persons(actor: Any, ref: str) -> Q:
-    return Q(
-        **{
-            f"{ref}household__village_id__in": access.areas_in_scope(actor, VIEW_PERSONS).values(
-                "id"
-            )
-        }
-    )
 
 
 def may_record_in(actor: Any, area: Area) -> bool:
@@ -91,7 +81,7 @@ def group_search(
         last_event=Max("events__held_on"),
         n_members=Count(
             "events__participants__person",
-            filter=_seen_persons(actor, "events__participants__person__"),
+            filter=person_scope(actor, "events__participants__person__"),
             distinct=True,
         ),
     ).order_by("name", "id")
@@ -139,7 +129,7 @@ def members_over_time(actor: Any, group: ParticipationGroup) -> list[Period]:
     )
     rows = (
         Participant.objects.filter(event__group=group)
-        .filter(_seen_persons(actor, "person__"))
+        .filter(person_scope(actor, "person__"))
         .annotate(q=TruncQuarter("event__held_on"))
         .order_by()
         .values("q", "person_id", "person__sex")
@@ -185,7 +175,7 @@ def group_members(actor: Any, group: ParticipationGroup) -> list[Member]:
     last, and how often. Two queries."""
     rows = list(
         Participant.objects.filter(event__group=group)
-        .filter(_seen_persons(actor, "person__"))
+        .filter(person_scope(actor, "person__"))
         .exclude(restricted("person_id"))
         .order_by()
         .values("person_id")
@@ -229,7 +219,7 @@ def event_search(
     return qs.annotate(
         n_participants=Count(
             "participants",
-            filter=_seen_persons(actor, "participants__person__"),
+            filter=person_scope(actor, "participants__person__"),
             distinct=True,
         ),
         n_recommendations=Count("recommendations", distinct=True),
@@ -256,7 +246,7 @@ def event_read(actor: Any, event: ParticipationEvent) -> None:
 def event_participants_all(actor: Any) -> QuerySet[Participant]:
     """Participants (of any event) who are persons the actor sees, by name."""
     return (
-        Participant.objects.filter(_seen_persons(actor, "person__"))
+        Participant.objects.filter(person_scope(actor, "person__"))
         .exclude(restricted("person_id"))
         .select_related("person__household__village")
         .order_by("person__family_name_latin", "person__given_name_latin", "id")
@@ -270,7 +260,7 @@ def event_participants(actor: Any, event: ParticipationEvent) -> QuerySet[Partic
 def participant_get(actor: Any, pk: int) -> Participant:
     try:
         return (
-            Participant.objects.filter(_seen_persons(actor, "person__"))
+            Participant.objects.filter(person_scope(actor, "person__"))
             .filter(event__in=events_visible_to(actor))
             .select_related("event__area", "person")
             .get(pk=pk)

@@ -61,7 +61,8 @@ def overlap_q(paths: list[str], prefix: str = "area__") -> Q:
     return cond
 
 
-def _person_scope(actor: Any, ref: str = "person__") -> Q:
+def person_scope(actor: Any, ref: str = "person__") -> Q:
+    """Rows whose person (at `ref`) lives in a village the actor sees persons in."""
     return Q(
         **{
             f"{ref}household__village_id__in": access.areas_in_scope(actor, VIEW_PERSONS).values(
@@ -166,7 +167,7 @@ def enrolments_visible_to(actor: Any) -> QuerySet[Enrolment]:
     if not access.has_permission(actor, VIEW_PERSONS):
         return Enrolment.objects.none()
     return (
-        Enrolment.objects.filter(_person_scope(actor))
+        Enrolment.objects.filter(person_scope(actor))
         .exclude(restricted("person_id"))
         .select_related("course", "person__household__village")
     )
