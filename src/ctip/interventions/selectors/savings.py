@@ -36,16 +36,10 @@ from ctip.registry import selectors as registry
 
 from ..iga import money
 from ..models import LEDGER_OUT, LedgerEntry, LedgerKind, SavingsGroup, SavingsMember
-from ..services.savings import debt_change, signed_amount
+from ..services.savings import debt_change, ledger_sum, signed_amount
 
 ZERO = Decimal(0)
 MONEY: DecimalField[Any, Decimal] = DecimalField(max_digits=18, decimal_places=2)
-
-
-def _sum(expr: Any, **filters: Any) -> Coalesce:
-    return Coalesce(
-        Sum(expr, filter=Q(**filters) if filters else None), Value(ZERO), output_field=MONEY
-    )
 
 
 def groups_visible_to(actor: Any) -> QuerySet[SavingsGroup]:
@@ -131,7 +125,7 @@ def can_record(actor: Any, group: SavingsGroup) -> bool:
 
 def fund_balance(group: SavingsGroup) -> Decimal:
     """Cash in the fund: money in minus money out, over the whole ledger."""
-    total: Decimal = group.ledger.aggregate(fund=_sum(signed_amount()))["fund"]
+    total: Decimal = group.ledger.aggregate(fund=ledger_sum(signed_amount()))["fund"]
     return total
 
 
@@ -230,11 +224,11 @@ def statements(
                 Value(0),
                 output_field=IntegerField(),
             ),
-            social_fund=_sum("amount", kind=LedgerKind.SOCIAL_FUND, **in_cycle),
-            fines=_sum("amount", kind=LedgerKind.FINE, **in_cycle),
-            borrowed=_sum("amount", kind=LedgerKind.LOAN_OUT),
-            repaid=_sum("amount", kind=LedgerKind.LOAN_REPAYMENT),
-            interest=_sum("amount", kind=LedgerKind.LOAN_INTEREST, **in_cycle),
+            social_fund=ledger_sum("amount", kind=LedgerKind.SOCIAL_FUND, **in_cycle),
+            fines=ledger_sum("amount", kind=LedgerKind.FINE, **in_cycle),
+            borrowed=ledger_sum("amount", kind=LedgerKind.LOAN_OUT),
+            repaid=ledger_sum("amount", kind=LedgerKind.LOAN_REPAYMENT),
+            interest=ledger_sum("amount", kind=LedgerKind.LOAN_INTEREST, **in_cycle),
         )
         .order_by()
     }
@@ -305,10 +299,12 @@ def reconciliation(group: SavingsGroup) -> Reconciliation:
     owes. A failed check means an entry was changed outside ctip."""
     cur = group.currency
     totals = group.ledger.aggregate(
-        money_in=_sum("amount", kind__in=[k for k in LedgerKind.values if k not in LEDGER_OUT]),
-        money_out=_sum("amount", kind__in=list(LEDGER_OUT)),
-        out=_sum("amount", kind=LedgerKind.LOAN_OUT),
-        back=_sum("amount", kind=LedgerKind.LOAN_REPAYMENT),
+        money_in=ledger_sum(
+            "amount", kind__in=[k for k in LedgerKind.values if k not in LEDGER_OUT]
+        ),
+        money_out=ledger_sum("amount", kind__in=list(LEDGER_OUT)),
+        out=ledger_sum("amount", kind=LedgerKind.LOAN_OUT),
+        back=ledger_sum("amount", kind=LedgerKind.LOAN_REPAYMENT),
         shares=Coalesce(
             Sum(
                 "shares",
@@ -317,7 +313,9 @@ def reconciliation(group: SavingsGroup) -> Reconciliation:
             Value(0),
             output_field=IntegerField(),
         ),
-        shares_paid=_sum("amount", kind=LedgerKind.SHARES, entry_on__gte=group.cycle_started_on),
+        shares_paid=ledger_sum(
+            "amount", kind=LedgerKind.SHARES, entry_on__gte=group.cycle_started_on
+        ),
     )
     # The running balance walked here in Python, the totals above summed by the database.
     last = lowest = ZERO
@@ -327,7 +325,7 @@ def reconciliation(group: SavingsGroup) -> Reconciliation:
     owed = list(
         group.ledger.exclude(member=None)
         .values("member_id")
-        .annotate(debt=_sum(debt_change()))
+        .annotate(debt=ledger_sum(debt_change()))
         .values_list("member_id", "debt")
         .order_by()
     )

@@ -115,7 +115,8 @@ def debt_change() -> Case:
     )
 
 
-def _sum(expr: Any, **filters: Any) -> Coalesce:
+def ledger_sum(expr: Any, **filters: Any) -> Coalesce:
+    """The sum of `expr` over ledger rows (those matching `filters`), 0 when none."""
     return Coalesce(
         Sum(expr, filter=Q(**filters) if filters else None),
         Value(ZERO),
@@ -237,7 +238,9 @@ def group_update(*, actor: Any, group: SavingsGroup, **changes: Any) -> SavingsG
             "currency": group.currency
         }
     if values.get("active") is False and group.active:
-        totals = group.ledger.aggregate(fund=_sum(signed_amount()), debt=_sum(debt_change()))
+        totals = group.ledger.aggregate(
+            fund=ledger_sum(signed_amount()), debt=ledger_sum(debt_change())
+        )
         if totals["fund"] or totals["debt"]:
             errors["active"] = _(
                 "The group still holds %(fund)s and its members owe %(debt)s: repay the "
@@ -351,7 +354,7 @@ def member_leave(*, actor: Any, member: SavingsMember, left_on: dt.date) -> Savi
             "person": member.person,
             "date": member.joined_on.isoformat(),
         }
-    owed = member.entries.aggregate(debt=_sum(debt_change()))["debt"]
+    owed = member.entries.aggregate(debt=ledger_sum(debt_change()))["debt"]
     if owed > 0:
         errors["left_on"] = _(
             "%(person)s still owes the group %(amount)s: the loan is repaid before leaving."
@@ -528,12 +531,12 @@ def _check_balances(
     the ledger once `rows` are added on `entry_on` (after that day's existing entries)."""
     existing = group.ledger.all()
     until = existing.filter(entry_on__lte=entry_on)
-    fund = until.aggregate(fund=_sum(signed_amount()))["fund"]
+    fund = until.aggregate(fund=ledger_sum(signed_amount()))["fund"]
     debts: dict[int, Decimal] = defaultdict(
         Decimal,
         until.filter(kind__in=[LedgerKind.LOAN_OUT, LedgerKind.LOAN_REPAYMENT])
         .values("member_id")
-        .annotate(debt=_sum(debt_change()))
+        .annotate(debt=ledger_sum(debt_change()))
         .values_list("member_id", "debt")
         .order_by(),
     )
@@ -814,7 +817,7 @@ def share_out_plan(group: SavingsGroup, on: Any) -> SharePlan:
     debts = list(
         group.ledger.filter(kind__in=[LedgerKind.LOAN_OUT, LedgerKind.LOAN_REPAYMENT])
         .values("member_id")
-        .annotate(debt=_sum(debt_change()))
+        .annotate(debt=ledger_sum(debt_change()))
         .filter(debt__gt=0)
         .values_list("member_id", "debt")
         .order_by("member_id")
@@ -834,7 +837,7 @@ def share_out_plan(group: SavingsGroup, on: Any) -> SharePlan:
                 }
             }
         )
-    fund = group.ledger.aggregate(fund=_sum(signed_amount()))["fund"]
+    fund = group.ledger.aggregate(fund=ledger_sum(signed_amount()))["fund"]
     bought = dict(
         group.ledger.filter(kind=LedgerKind.SHARES, entry_on__gte=group.cycle_started_on)
         .values("member_id")
