@@ -6,7 +6,9 @@ batches of BATCH_ROWS; what must be remembered across the whole file (which
 external ids and household codes were already seen, and each household's
 columns, to check that its rows agree) goes to temporary tables, not to Python.
 Existing records are matched by external id with one indexed query per batch;
-the villages the actor may import into are computed once.
+the villages the actor may import into are computed once. On PostgreSQL the next
+batch is read and parsed in a second thread while this one checks and writes (see
+_Pass._parsed); new rows go in with COPY.
 
 Rows are numbered as the file or spreadsheet shows them: the header is row 1.
 """
@@ -588,19 +590,16 @@ class _Pass:
         todo = {id(r.household): r.household for r in rows if not r.household.placed}
         villages = self._villages
         codes = {h.village for h in todo.values() if h.village and h.village not in villages}
-        if codes:
-            found = {
-                code: self._allowed_village(code, hit)
-                for code, hit in _resolve_villages(codes, self.today).items()
-            }
-            if len(villages) < _VILLAGE_CACHE:
-                villages.update(found)
-            else:
-                villages = {**villages, **found}
+        found = {
+            code: self._allowed_village(code, hit)
+            for code, hit in (_resolve_villages(codes, self.today) if codes else {}).items()
+        }
+        if len(villages) < _VILLAGE_CACHE:
+            villages.update(found)
         column = self.header_of["village"]
         for h in todo.values():
             if h.village:
-                hit = villages[h.village]
+                hit = found[h.village] if h.village in found else villages[h.village]
                 if isinstance(hit, str):
                     h.problems.append((column, hit))
                 else:
