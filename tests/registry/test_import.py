@@ -576,6 +576,27 @@ def test_households_spanning_batches_are_written_once_with_all_their_members(
     assert Person.objects.get(external_id="P-9").household.external_id == "HH-3"
 
 
+def test_villages_are_found_when_more_codes_come_than_are_remembered(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    monkeypatch.setattr(engine, "_VILLAGE_CACHE", 1)
+    other = Area.objects.filter(level=Level.VILLAGE, parent=village.parent).exclude(pk=village.pk)
+    second = other.order_by("code").first()
+    assert second is not None
+    rows = sample_rows(village.code)
+    for row in rows[3:]:
+        row["village_code"] = f"KH-{second.code}"
+    rows.append(person("HH-3", "P-6", "99999999", "Nowhere"))
+
+    outcome = check(world.admin, write_csv(tmp_path / "f.csv", rows))
+
+    assert [(r, c) for r, c, _m in problems(outcome)] == [(7, "village_code")]
+    assert problems(run(world.admin, write_csv(tmp_path / "g.csv", rows[:-1]))) == []
+    assert Household.objects.get(external_id="HH-1").village == village
+    assert Household.objects.get(external_id="HH-2").village == second
+
+
 def test_a_pass_leaves_the_process_and_the_database_session_as_it_found_them(
     world: World, village: Area, tmp_path: Path
 ) -> None:
