@@ -716,6 +716,8 @@ def _child(commune: Area) -> Person:
         Exists(EventAttendance.objects.filter(person=OuterRef("pk")))
         | Exists(EducationSupport.objects.filter(person=OuterRef("pk")))
         | Exists(Participant.objects.filter(person=OuterRef("pk")))
+        | Exists(Enrolment.objects.filter(person=OuterRef("pk")))
+        | Exists(Loan.objects.filter(person=OuterRef("pk")))
     ):
         if 12 <= (person.age_on(today) or 0) <= 15:
             return person
