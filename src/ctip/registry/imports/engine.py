@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -511,8 +511,13 @@ class _Pass:
                     self._place(item)
                     self._report(item)
                     self._batch(item)
-        finally:
-            self.seen.close()
+        except BaseException:
+            # The temporary tables go with the caller's rollback; on PostgreSQL a failed
+            # transaction runs nothing more, and trying would hide what went wrong.
+            with contextlib.suppress(DatabaseError):
+                self.seen.close()
+            raise
+        self.seen.close()
         return self.outcome
 
     def _parsed(self) -> Generator[list[_Row] | FileProblem, None, None]:
