@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import translation
 
 from ctip.core.actors import cli_actor
@@ -484,6 +484,26 @@ def test_an_import_stopped_half_way_writes_nothing_and_stops_reading_the_file(
     assert job.status == ImportStatus.FAILED
     assert "Nothing was written" in job.problems[0]["message"]
     assert not [t for t in threading.enumerate() if t.name.startswith("ctip-import")]
+
+
+def test_an_import_stopped_by_a_database_error_reports_that_error(
+    world: World, village: Area, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine, "BATCH_ROWS", 2)
+    job = job_for(world.admin, write_csv(tmp_path / "f.csv", sample_rows(village.code)))
+    before = registry_state()
+
+    def progress(done: int) -> None:
+        with connection.cursor() as c:  # on PostgreSQL this aborts the transaction
+            c.execute("SELECT * FROM ctip_no_such_table")
+
+    with pytest.raises(DatabaseError, match="ctip_no_such_table"):
+        imports.import_job_run(actor=world.admin, job=job, progress=progress)
+
+    assert registry_state() == before
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert "ctip_no_such_table" in job.problems[0]["message"]
 
 
 def test_an_import_finds_a_person_repeated_in_a_later_batch_and_writes_nothing(
