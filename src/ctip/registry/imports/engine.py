@@ -6,9 +6,8 @@ batches of BATCH_ROWS; what must be remembered across the whole file (which
 external ids and household codes were already seen, and each household's
 columns, to check that its rows agree) goes to temporary tables, not to Python.
 Existing records are matched by external id with one indexed query per batch;
-the villages the actor may import into are computed once. On PostgreSQL the next
-batch is read and parsed in a second thread while this one checks and writes (see
-_Pass._parsed); new rows go in with COPY.
+the villages the actor may import into are computed once. New rows go in with
+COPY on PostgreSQL.
 
 Rows are numbered as the file or spreadsheet shows them: the header is row 1.
 """
@@ -21,15 +20,14 @@ import gc
 import hashlib
 import json
 import operator
-import queue
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from django.db import DatabaseError, connection
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ctip.accounts import access
@@ -502,15 +500,14 @@ class _Pass:
     def _run(self) -> Outcome:
         self.seen = _Seen()
         try:
-            with contextlib.closing(self._parsed()) as batches:
-                for item in batches:
-                    if isinstance(item, FileProblem):
-                        self.outcome.add(Problem(item.row, "", item.message))
-                        continue
-                    self.outcome.rows += len(item)
-                    self._place(item)
-                    self._report(item)
-                    self._batch(item)
+            for item in self._read():
+                if isinstance(item, FileProblem):
+                    self.outcome.add(Problem(item.row, "", item.message))
+                    continue
+                self.outcome.rows += len(item)
+                self._place(item)
+                self._report(item)
+                self._batch(item)
         except BaseException:
             # The temporary tables go with the caller's rollback; on PostgreSQL a failed
             # transaction runs nothing more, and trying would hide what went wrong.
@@ -520,58 +517,9 @@ class _Pass:
         self.seen.close()
         return self.outcome
 
-    def _parsed(self) -> Generator[list[_Row] | FileProblem, None, None]:
-        """The file's rows parsed a batch at a time, then the FileProblem that stopped the
-        reading, if one did.
-
-        On PostgreSQL a second thread reads and parses (pure Python) the next batch while
-        this one checks and writes the current one, mostly waiting for the database
-        server. SQLite works in this process and gives the GIL back only for a moment
-        per row written, so a second thread would only take turns with this one."""
-        if connection.vendor != "postgresql":
-            yield from self._read()
-            return
-        # At most one parsed batch waits in between, so memory stays flat. The reading
-        # thread touches no database: villages are looked up by _place, in this thread.
-        handover: queue.Queue[list[_Row] | BaseException | None] = queue.Queue(maxsize=1)
-        stop = threading.Event()
-        language = translation.get_language()
-
-        def give(item: list[_Row] | BaseException | None) -> bool:
-            while not stop.is_set():
-                try:
-                    handover.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def read() -> None:
-            # Problems are written in the language of whoever started the pass.
-            with translation.override(language):
-                try:
-                    for item in self._read():
-                        if not give(item):
-                            return
-                except BaseException as exc:  # raised again in the pass's thread
-                    give(exc)
-                finally:
-                    give(None)
-
-        reader = threading.Thread(target=read, name="ctip-import-reader", daemon=True)
-        reader.start()
-        try:
-            while (item := handover.get()) is not None:
-                if isinstance(item, BaseException) and not isinstance(item, FileProblem):
-                    raise item
-                yield item
-        finally:
-            # Also when this thread stops early (a database error): the reader must be
-            # done before the caller closes the file.
-            stop.set()
-            reader.join()
-
     def _read(self) -> Iterator[list[_Row] | FileProblem]:
+        """The file's rows parsed a batch at a time, then the FileProblem that stopped the
+        reading, if one did. Parsing touches no database (see _place)."""
         raw: list[tuple[int, Sequence[Any]]] = []
         try:
             for row in self.table.rows:
@@ -625,7 +573,7 @@ class _Pass:
                 for column, message in r.problems:
                     problem(r.number, column, message)
 
-    # --- one row (in the reading thread: no database, no self.problem) -----------------------
+    # --- one row (no database; problems stay with the row until _report) --------------------
 
     def _cells(
         self,
